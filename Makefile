@@ -1,0 +1,127 @@
+# okofdb -- build, test and run the demo.
+#   make            the Lua module build/okofdb/core.so (Lua 5.4 by default)
+#   make test       everything below: C driver and example, specs, specs
+#                   under ASan+UBSan, the rock (lint, make, specs against it)
+#   make demo       examples/demo.lua: keeps some config in a default dir
+#   make asan       the specs against an ASan+UBSan build
+#   make valgrind   the C driver and the specs under valgrind memcheck
+#   make lint       luarocks lint and cppcheck
+#   make install    luarocks make (installs the rock for $(LUA_VERSION))
+#   make clean
+
+LUA_VERSION ?= 5.4
+LUA         ?= lua$(LUA_VERSION)
+BUSTED      ?= /usr/bin/busted
+LUAROCKS    ?= luarocks
+CC          ?= cc
+PKG_CONFIG  ?= pkg-config
+
+LUA_CFLAGS    ?= $(shell $(PKG_CONFIG) --cflags lua$(LUA_VERSION) 2>/dev/null)
+SNAPPY_DIR    ?=
+SNAPPY_CFLAGS ?= $(if $(SNAPPY_DIR),-I$(SNAPPY_DIR)/include)
+SNAPPY_LIBS   ?= $(if $(SNAPPY_DIR),-L$(SNAPPY_DIR)/lib) -lsnappy
+
+WARN     = -Wall -Wextra -Wshadow -Wundef -Wwrite-strings -Wmissing-prototypes \
+           -Wstrict-prototypes -Wconversion -Werror
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = -std=c99 $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden -Ic $(SNAPPY_CFLAGS)
+SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+CORE_SRC = c/okof.c c/okof_crc32c.c c/okof_err.c c/okof_frame.c c/okof_io.c \
+           c/okof_iter.c c/okof_key.c
+CORE_HDR = c/okof.h c/okof_crc32c.h c/okof_crc32c_table.h c/okof_frame.h \
+           c/okof_int.h c/okof_io.h c/okof_key.h
+BIND_SRC = c/lua_okofdb.c
+BIND_HDR = c/compat.h
+
+SO       = build/okofdb/core.so
+ASAN_SO  = build-asan/okofdb/core.so
+EXAMPLE  = build/example
+CTEST    = build/okof_test
+ASAN_CTEST = build-asan/okof_test
+
+# How the specs find the module under test; SPEC_CPATH is overridden to
+# run them against the ASan build or the installed rock.
+SPEC_PATH  = lua/?.lua;spec/?.lua;;
+SPEC_CPATH = build/?.so;;
+SPEC_ENV   = LUA_PATH='$(SPEC_PATH)' LUA_CPATH='$(SPEC_CPATH)' OKOF_LUA=$(LUA)
+
+ASAN_RT   = $(shell $(CC) -print-file-name=libasan.so) $(shell $(CC) -print-file-name=libubsan.so)
+ASAN_ENV  = LD_PRELOAD='$(ASAN_RT)' ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86 \
+            LSAN_OPTIONS=suppressions=$(CURDIR)/spec/support/lsan.supp:print_suppressions=0 \
+            UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+
+ROCKTREE = build/rocktree
+SCRATCH  = build/scratch
+
+.PHONY: all test spec asan ctest example rock valgrind lint demo install clean
+
+all: $(SO)
+
+$(SO): $(CORE_SRC) $(BIND_SRC) $(CORE_HDR) $(BIND_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) -shared -o $@ $(CORE_SRC) $(BIND_SRC) $(SNAPPY_LIBS) -lm
+
+$(ASAN_SO): $(CORE_SRC) $(BIND_SRC) $(CORE_HDR) $(BIND_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN) $(LUA_CFLAGS) -shared -o $@ $(CORE_SRC) $(BIND_SRC) $(SNAPPY_LIBS) -lm
+
+$(EXAMPLE): examples/c/example.c $(CORE_SRC) $(CORE_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ examples/c/example.c $(CORE_SRC) $(SNAPPY_LIBS)
+
+$(CTEST): spec/c/okof_test.c $(CORE_SRC) $(CORE_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ spec/c/okof_test.c $(CORE_SRC) $(SNAPPY_LIBS)
+
+$(ASAN_CTEST): spec/c/okof_test.c $(CORE_SRC) $(CORE_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN) -o $@ spec/c/okof_test.c $(CORE_SRC) $(SNAPPY_LIBS)
+
+test: ctest example spec asan rock
+
+# The plain-C driver of the core, normal and sanitized.
+ctest: $(CTEST) $(ASAN_CTEST)
+	rm -rf $(SCRATCH)/ctest && mkdir -p $(SCRATCH)/ctest
+	$(CTEST) $(SCRATCH)/ctest/plain
+	ASAN_OPTIONS=detect_leaks=1 $(ASAN_CTEST) $(SCRATCH)/ctest/asan
+
+example: $(EXAMPLE)
+	rm -rf $(SCRATCH)/example
+	$(EXAMPLE) $(SCRATCH)/example
+
+spec: $(SO)
+	$(SPEC_ENV) $(LUA) $(BUSTED) spec
+
+asan: $(ASAN_SO)
+	$(SPEC_ENV) SPEC_CPATH= LUA_CPATH='build-asan/?.so;;' $(ASAN_ENV) $(LUA) $(BUSTED) spec
+
+# The rock: lint, build and install it offline into a private tree, then
+# run the specs against what was installed.
+rock:
+	$(LUAROCKS) lint okofdb-scm-1.rockspec
+	rm -rf $(ROCKTREE)
+	$(LUAROCKS) --lua-version $(LUA_VERSION) --tree $(ROCKTREE) make --no-doc okofdb-scm-1.rockspec
+	LUA_PATH='$(ROCKTREE)/share/lua/$(LUA_VERSION)/?.lua;spec/?.lua;;' \
+	LUA_CPATH='$(ROCKTREE)/lib/lua/$(LUA_VERSION)/?.so;;' OKOF_LUA=$(LUA) \
+	$(LUA) $(BUSTED) spec
+
+valgrind: $(SO) $(CTEST)
+	rm -rf $(SCRATCH)/vg && mkdir -p $(SCRATCH)/vg
+	valgrind --error-exitcode=99 --leak-check=full $(CTEST) $(SCRATCH)/vg/c
+	$(SPEC_ENV) valgrind --error-exitcode=99 --leak-check=full --trace-children=no \
+	  $(LUA) $(BUSTED) spec
+
+lint:
+	$(LUAROCKS) lint okofdb-scm-1.rockspec
+	cppcheck --error-exitcode=1 --enable=warning,portability --std=c99 -q \
+	  --suppress=missingIncludeSystem -Ic $(CORE_SRC)
+
+demo: $(SO)
+	LUA_PATH='lua/?.lua;;' LUA_CPATH='build/?.so;;' $(LUA) examples/demo.lua
+
+install:
+	$(LUAROCKS) --lua-version $(LUA_VERSION) make okofdb-scm-1.rockspec
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,60 @@
+/*
+ * compat.h -- the few shims that let lua_okofdb.c build unchanged on
+ * Lua 5.1, 5.2, 5.3, 5.4 and LuaJIT 2.1. Included by the binding only.
+ */
+#ifndef OKOF_COMPAT_H
+#define OKOF_COMPAT_H
+
+#include <lua.h>
+#include <lauxlib.h>
+
+/* A full userdata with no user values. */
+#if LUA_VERSION_NUM >= 504
+#define okof_newudata(L, size) lua_newuserdatauv((L), (size), 0)
+#else
+#define okof_newudata(L, size) lua_newuserdata((L), (size))
+#endif
+
+/* Lua 5.1 lacks luaL_setfuncs (LuaJIT has it; ours serves both). */
+#if LUA_VERSION_NUM < 502
+static void okof_setfuncs(lua_State *L, const luaL_Reg *l, int nup)
+{
+    (void)nup;
+    for (; l->name != NULL; l++) {
+        lua_pushcfunction(L, l->func);
+        lua_setfield(L, -2, l->name);
+    }
+}
+#define luaL_setfuncs okof_setfuncs
+#endif
+
+#if LUA_VERSION_NUM < 502
+#define luaL_newlibtable(L, l) lua_createtable((L), 0, sizeof(l) / sizeof((l)[0]) - 1)
+#define luaL_newlib(L, l) (luaL_newlibtable((L), (l)), luaL_setfuncs((L), (l), 0))
+#endif
+
+/* luaL_testudata: a userdata of the named metatable, or NULL. */
+#if LUA_VERSION_NUM >= 502
+#define okof_testudata luaL_testudata
+#else
+static void *okof_testudata(lua_State *L, int idx, const char *tname)
+{
+    void *p = lua_touserdata(L, idx);
+    int same;
+    if (p == NULL || !lua_getmetatable(L, idx))
+        return NULL;
+    luaL_getmetatable(L, tname);
+    same = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    return same ? p : NULL;
+}
+#endif
+
+/* An integer result: lua_Integer where Lua has one, a number before. */
+#if LUA_VERSION_NUM >= 503
+#define okof_pushcount(L, n) lua_pushinteger((L), (lua_Integer)(n))
+#else
+#define okof_pushcount(L, n) lua_pushnumber((L), (lua_Number)(n))
+#endif
+
+#endif

@@ -1,0 +1,195 @@
+/* okof.c -- open/close, put/get/del and sweep: the order of operations
+ * that makes them atomic and durable. Syscalls are okof_io's, bytes on
+ * disk okof_frame's, names okof_key's. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "okof.h"
+#include "okof_frame.h"
+#include "okof_int.h"
+#include "okof_io.h"
+#include "okof_key.h"
+
+/* How many taken temporary names put tries before giving up. */
+#define TMP_TRIES 64
+
+/* ---- handles ------------------------------------------------------------ */
+
+int okof_open(okof_t **dbp, const char *dir, unsigned flags,
+              size_t compress_min)
+{
+    size_t len = strlen(dir);
+    okof_t *db = malloc(sizeof *db + len);
+    if (db == NULL)
+        return -ENOMEM;
+    memcpy(db->dir, dir, len + 1);
+    db->dfd = okof__io_open_dir(dir, (flags & OKOF_CREATE) != 0);
+    if (db->dfd < 0) {
+        int rc = db->dfd;
+        free(db);
+        return rc;
+    }
+    db->flags = flags;
+    db->compress_min = compress_min;
+    db->serial = 0;
+    db->scratch = NULL;
+    *dbp = db;
+    return 0;
+}
+
+void okof_close(okof_t *db)
+{
+    if (db == NULL)
+        return;
+    okof__io_close(db->dfd);
+    free(db->scratch);
+    free(db);
+}
+
+const char *okof_dir(const okof_t *db)
+{
+    return db->dir;
+}
+
+void okof_free(void *p)
+{
+    free(p);
+}
+
+/* ---- put ---------------------------------------------------------------- */
+
+static int sink_fd(void *ud, struct iovec *iov, int iovcnt)
+{
+    return okof__io_writev(*(int *)ud, iov, iovcnt);
+}
+
+/* The compression buffer, when this value will need it. */
+static int need_scratch(okof_t *db, size_t vlen)
+{
+    if (vlen < db->compress_min || db->scratch != NULL)
+        return 0;
+    db->scratch = malloc(okof__frame_scratch_size());
+    return db->scratch ? 0 : -ENOMEM;
+}
+
+/* Create a temporary file under a name no other writer uses. */
+static int create_tmp(okof_t *db, char *tmp)
+{
+    long pid = okof__io_pid();
+    int i, fd = -EEXIST;
+    for (i = 0; i < TMP_TRIES && fd == -EEXIST; i++) {
+        okof__tmp_name(tmp, pid, db->serial++);
+        fd = okof__io_create(db->dfd, tmp);
+    }
+    return fd;
+}
+
+/* Write the value file and make it durable when asked; closes fd. */
+static int fill_tmp(okof_t *db, int fd, const void *val, size_t vlen)
+{
+    int rc = okof__frame_encode(val, vlen, db->compress_min, db->scratch,
+                                sink_fd, &fd);
+    int crc;
+    if (rc == 0 && (db->flags & OKOF_SYNC))
+        rc = okof__io_fsync(fd);
+    crc = okof__io_close(fd);
+    return rc ? rc : crc;
+}
+
+int okof_put(okof_t *db, const void *key, size_t klen, const void *val,
+             size_t vlen)
+{
+    char name[OKOF__NAME_BUF], tmp[OKOF__NAME_BUF];
+    int rc = okof__key_encode(key, klen, name), fd;
+    if (rc < 0)
+        return rc;
+    if ((rc = need_scratch(db, vlen)) != 0)
+        return rc;
+    if ((fd = create_tmp(db, tmp)) < 0)
+        return fd;
+    rc = fill_tmp(db, fd, val, vlen);
+    if (rc == 0)
+        rc = okof__io_rename(db->dfd, tmp, name);
+    if (rc) {
+        okof__io_unlink(db->dfd, tmp);
+        return rc;
+    }
+    return (db->flags & OKOF_SYNC) ? okof__io_fsync_dir(db->dfd) : 0;
+}
+
+/* ---- get and del -------------------------------------------------------- */
+
+int okof_get(okof_t *db, const void *key, size_t klen, void **val,
+             size_t *vlen)
+{
+    char name[OKOF__NAME_BUF];
+    unsigned char *file = NULL, *out = NULL;
+    size_t flen = 0, olen = 0;
+    int rc = okof__key_encode(key, klen, name);
+    *val = NULL;
+    *vlen = 0;
+    if (rc < 0)
+        return rc;
+    rc = okof__io_read_file(db->dfd, name, &file, &flen);
+    if (rc)
+        return rc == -ENOENT ? OKOF_NOTFOUND : rc;
+    rc = okof__frame_decode(file, flen, &out, &olen);
+    if (rc || out != file)
+        free(file);
+    if (rc)
+        return rc;
+    *val = out;
+    *vlen = olen;
+    return 0;
+}
+
+int okof_del(okof_t *db, const void *key, size_t klen)
+{
+    char name[OKOF__NAME_BUF];
+    int rc = okof__key_encode(key, klen, name);
+    if (rc < 0)
+        return rc;
+    rc = okof__io_unlink(db->dfd, name);
+    if (rc)
+        return rc == -ENOENT ? OKOF_NOTFOUND : rc;
+    return (db->flags & OKOF_SYNC) ? okof__io_fsync_dir(db->dfd) : 0;
+}
+
+/* ---- sweep -------------------------------------------------------------- */
+
+/* Remove one temporary file if it is old enough; 1 if removed. */
+static int sweep_one(okof_t *db, const char *name, double max_age)
+{
+    double age = 0;
+    int regular = 0, rc = okof__io_age(db->dfd, name, &age, &regular);
+    if (rc == 0 && (!regular || age <= max_age))
+        return 0;
+    if (rc == 0)
+        rc = okof__io_unlink(db->dfd, name);
+    if (rc == -ENOENT) /* renamed by its writer or swept by another */
+        return 0;
+    return rc ? rc : 1;
+}
+
+int okof_sweep(okof_t *db, double max_age, size_t *removed)
+{
+    okof__dir *d = NULL;
+    const char *name;
+    size_t count = 0;
+    int rc = okof__io_dir_open(db->dfd, &d);
+    while (rc == 0 && (rc = okof__io_dir_next(d, &name)) == 1) {
+        rc = 0;
+        if (okof__classify(name) == OKOF__ENTRY_TEMP) {
+            rc = sweep_one(db, name, max_age);
+            count += rc == 1;
+            rc = rc == 1 ? 0 : rc;
+        }
+    }
+    okof__io_dir_close(d);
+    if (removed)
+        *removed = count;
+    if (rc == 0 && count > 0 && (db->flags & OKOF_SYNC))
+        rc = okof__io_fsync_dir(db->dfd);
+    return rc;
+}

@@ -1,0 +1,176 @@
+/*
+ * okof.h -- the okofdb C API: a key/value store where one key is one file.
+ *
+ * A store is a directory. Each key's value lives in its own file, written
+ * to a temporary file in the same directory and renamed over the key's
+ * file, so a reader in any process sees the old value or the new one,
+ * never a mix. Values are checksummed (CRC-32C) and snappy-compressed when
+ * large enough; see README.md for the on-disk format.
+ *
+ * Conventions
+ * -----------
+ * - Every fallible call returns an int: 0 on success, a negative errno
+ *   value (-ENOENT, -EACCES, -ENOSPC, ...) for an operating-system error,
+ *   or one of okofdb's own codes below. okof_strerror() turns any of them
+ *   into text, okof_errname() into a short name ("ENOENT", "CORRUPT").
+ * - Keys and values are byte strings given as pointer + length; they may
+ *   contain any byte, NUL included. A key must be non-empty; every key of
+ *   up to OKOF_KEY_SAFE_MAX bytes is accepted, a longer one only while its
+ *   file name fits in 255 bytes (otherwise OKOF_EBADKEY).
+ * - Memory returned to the caller (values) is allocated with malloc() and
+ *   released with okof_free(). Nothing else is owned by the caller.
+ * - A handle may be used by one thread at a time. Any number of handles,
+ *   threads and processes may use one directory at once; a handle opened
+ *   before fork() may be used in the children.
+ * - The library never aborts and never prints; out of memory is -ENOMEM.
+ */
+#ifndef OKOF_H
+#define OKOF_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define OKOF_VERSION_MAJOR 0
+#define OKOF_VERSION_MINOR 1
+#define OKOF_VERSION_PATCH 0
+#define OKOF_VERSION_STRING "okofdb 0.1.0"
+
+/* okofdb's own result codes, outside the range of errno values. */
+#define OKOF_NOTFOUND (-30001) /* no value for the key / end of iteration */
+#define OKOF_CORRUPT (-30002)  /* a value file failed verification */
+#define OKOF_EBADKEY (-30003)  /* empty key, or its file name is too long */
+
+/* Keys up to this many bytes are always accepted, whatever their bytes. */
+#define OKOF_KEY_SAFE_MAX 80
+
+/* Flags of okof_open(). */
+#define OKOF_CREATE 0x1u /* create the directory and missing parents */
+#define OKOF_SYNC 0x2u   /* durable put/del: fsync file, rename, fsync dir */
+
+/* compress_min value that turns compression off. */
+#define OKOF_NO_COMPRESS ((size_t)-1)
+
+/* The default compress_min of the Lua module and the Rust crate. */
+#define OKOF_COMPRESS_MIN_DEFAULT 2048
+
+typedef struct okof okof_t;           /* an open store */
+typedef struct okof_iter okof_iter_t; /* a walk over a store's keys */
+
+/*
+ * okof_open -- open the store in directory `dir`.
+ *   dbp           receives the handle on success (untouched on failure).
+ *   dir           path of the directory; copied, the caller keeps it.
+ *   flags         OKOF_CREATE: create `dir` and missing parents (mode 0777
+ *                 less the umask) if it does not exist.
+ *                 OKOF_SYNC: put and del return only once the change has
+ *                 reached stable storage.
+ *   compress_min  values of at least this many bytes are snappy-compressed
+ *                 where that makes them smaller; OKOF_NO_COMPRESS for never.
+ * Does not read the directory's entries: its cost does not depend on the
+ * number of keys.
+ * Errors: -ENOENT (no such directory and no OKOF_CREATE), -ENOTDIR,
+ * -EACCES, -ENOMEM, other errnos of mkdir(2) and open(2).
+ */
+int okof_open(okof_t **dbp, const char *dir, unsigned flags,
+              size_t compress_min);
+
+/*
+ * okof_close -- release the handle and its directory descriptor.
+ * NULL is accepted and ignored. Values and keys obtained earlier stay valid;
+ * iterators opened from the handle must be closed first.
+ */
+void okof_close(okof_t *db);
+
+/* okof_dir -- the directory path as given to okof_open (owned by db). */
+const char *okof_dir(const okof_t *db);
+
+/*
+ * okof_put -- store `val` (vlen bytes) under `key`, replacing any value.
+ * Atomic: readers see the old or the new value, never a mix. With
+ * OKOF_SYNC the new value is on stable storage when 0 is returned.
+ * On failure the previous value is intact and no temporary file remains,
+ * except when only the final directory fsync fails: the new value is then
+ * in place but its durability is unknown, and the error is returned.
+ * Errors: OKOF_EBADKEY, -ENOSPC, -EIO, -EACCES, -EDQUOT, -ENOMEM, -EISDIR
+ * (a directory stands at the key's name), other errnos of open/write/
+ * fsync/rename.
+ */
+int okof_put(okof_t *db, const void *key, size_t klen, const void *val,
+             size_t vlen);
+
+/*
+ * okof_get -- read the value of `key`.
+ *   *val   receives a malloc'd buffer of *vlen bytes (one extra NUL byte
+ *          follows it, not counted); free it with okof_free(). On any
+ *          result but 0, *val is set to NULL and *vlen to 0.
+ * Every checksum and length in the file is verified first: a value is never
+ * returned unless it is exactly the one that was stored.
+ * Returns 0, OKOF_NOTFOUND (no value), OKOF_CORRUPT (the file failed
+ * verification), OKOF_EBADKEY, -ELOOP (a symbolic link stands at the key's
+ * name; links are never followed), -EISDIR, -EIO, -EACCES, -ENOMEM.
+ */
+int okof_get(okof_t *db, const void *key, size_t klen, void **val,
+             size_t *vlen);
+
+/*
+ * okof_del -- remove the value of `key`. With OKOF_SYNC the removal is on
+ * stable storage when the call returns.
+ * Returns 0 (removed), OKOF_NOTFOUND (there was none), OKOF_EBADKEY,
+ * -EACCES, -EISDIR, -EIO, other errnos of unlink(2) and fsync(2).
+ */
+int okof_del(okof_t *db, const void *key, size_t klen);
+
+/*
+ * okof_sweep -- remove okofdb's temporary files (names starting with
+ * ".okof-tmp-") last modified more than `max_age` seconds ago: what writers
+ * that crashed left behind. Never touches a key's file or a foreign file.
+ *   removed  receives how many files were removed (may be NULL).
+ * Errors: errnos of opening and reading the directory and of unlink(2).
+ */
+int okof_sweep(okof_t *db, double max_age, size_t *removed);
+
+/*
+ * okof_iter_open -- start a walk over the keys that begin with `prefix`
+ * (plen bytes; plen 0 for every key), in no particular order. The walk
+ * holds its own directory descriptor until okof_iter_close. Temporary
+ * and foreign files are never yielded.
+ * Errors: -ENOMEM, -EMFILE, errnos of opening the directory.
+ */
+int okof_iter_open(okof_t *db, const void *prefix, size_t plen,
+                   okof_iter_t **itp);
+
+/*
+ * okof_iter_next -- the next key. *key points to klen bytes (followed by a
+ * NUL) owned by the iterator, valid until the next call on it.
+ * Returns 0 (a key), OKOF_NOTFOUND (the walk is over), or an errno of
+ * readdir(3).
+ */
+int okof_iter_next(okof_iter_t *it, const char **key, size_t *klen);
+
+/* okof_iter_close -- end a walk; NULL is accepted and ignored. */
+void okof_iter_close(okof_iter_t *it);
+
+/* okof_free -- release a value returned by okof_get; NULL is ignored. */
+void okof_free(void *p);
+
+/*
+ * okof_strerror -- a static English text for any result code: the OS's own
+ * text for a negative errno, okofdb's for its own codes. Never NULL.
+ */
+const char *okof_strerror(int rc);
+
+/*
+ * okof_errname -- a static short name: "ENOENT", "EACCES", ... for negative
+ * errnos ("EUNKNOWN" for one it does not know), "CORRUPT",
+ * "NOTFOUND", "EBADKEY" for okofdb's codes, "OK" for 0. Never NULL.
+ */
+const char *okof_errname(int rc);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* OKOF_H */

@@ -1,0 +1,300 @@
+/* okof_frame.c -- encode and verify value files (see okof_frame.h). */
+#include "okof_frame.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <snappy-c.h>
+
+#include "okof.h"
+#include "okof_crc32c.h"
+
+enum {
+    FORMAT_LEGACY = 0x00, /* byte 0: raw value follows */
+    FORMAT_FRAMED = 0x01, /* byte 0: snappy framing format follows */
+    CH_COMPRESSED = 0x00,
+    CH_UNCOMPRESSED = 0x01,
+    CH_VALUE_HEADER = 0x80,
+    CH_PADDING = 0xfe,
+    CH_STREAM_ID = 0xff,
+    VALUE_HEADER_LEN = 14,
+    VALUE_VERSION = 1,
+    BATCH = 32 /* uncompressed chunks handed to the sink at once */
+};
+
+static const unsigned char stream_id[10] = {
+    CH_STREAM_ID, 6, 0, 0, 's', 'N', 'a', 'P', 'p', 'Y'};
+
+/* ---- little-endian fields ---------------------------------------------- */
+
+static void put_le(unsigned char *p, uint64_t v, int n)
+{
+    int i;
+    for (i = 0; i < n; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get_le(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    while (n--)
+        v = v << 8 | p[n];
+    return v;
+}
+
+/* ---- encoding ----------------------------------------------------------- */
+
+struct batch {
+    struct iovec iov[2 * BATCH + 2];
+    unsigned char hdr[BATCH][OKOF__FRAME_CHUNK_HDR];
+    int n, chunks;
+    okof__sink sink;
+    void *ud;
+};
+
+static void add(struct batch *b, const void *p, size_t len)
+{
+    b->iov[b->n].iov_base = (void *)(uintptr_t)p;
+    b->iov[b->n].iov_len = len;
+    b->n++;
+}
+
+static int flush(struct batch *b)
+{
+    int rc = b->n ? b->sink(b->ud, b->iov, b->n) : 0;
+    b->n = 0;
+    b->chunks = 0;
+    return rc;
+}
+
+static void chunk_hdr(unsigned char *h, int type, size_t len, uint32_t crc)
+{
+    h[0] = (unsigned char)type;
+    put_le(h + 1, len + 4, 3);
+    put_le(h + 4, crc, 4);
+}
+
+static void write_prefix(unsigned char *p, size_t vlen)
+{
+    p[0] = FORMAT_FRAMED;
+    memcpy(p + 1, stream_id, sizeof stream_id);
+    p += 1 + sizeof stream_id;
+    p[0] = CH_VALUE_HEADER;
+    put_le(p + 1, VALUE_HEADER_LEN, 3);
+    memcpy(p + 4, "okof", 4);
+    p[8] = VALUE_VERSION;
+    p[9] = 0; /* flags */
+    put_le(p + 10, (uint64_t)vlen, 8);
+}
+
+size_t okof__frame_scratch_size(void)
+{
+    return OKOF__FRAME_CHUNK_HDR + snappy_max_compressed_length(OKOF__FRAME_CHUNK);
+}
+
+/* Compress one chunk into scratch as a complete chunk; its size, or 0 when
+ * snappy does not make it smaller. */
+static size_t compress_chunk(unsigned char *scratch, const unsigned char *p,
+                             size_t n, uint32_t crc)
+{
+    size_t clen = snappy_max_compressed_length(n);
+    if (snappy_compress((const char *)p, n,
+                        (char *)scratch + OKOF__FRAME_CHUNK_HDR,
+                        &clen) != SNAPPY_OK || clen >= n)
+        return 0;
+    chunk_hdr(scratch, CH_COMPRESSED, clen, crc);
+    return OKOF__FRAME_CHUNK_HDR + clen;
+}
+
+int okof__frame_encode(const unsigned char *val, size_t vlen,
+                       size_t compress_min, unsigned char *scratch,
+                       okof__sink sink, void *ud)
+{
+    unsigned char prefix[OKOF__FRAME_PREFIX];
+    struct batch b;
+    int compress = vlen >= compress_min && scratch != NULL;
+    size_t off, n;
+
+    b.n = b.chunks = 0;
+    b.sink = sink;
+    b.ud = ud;
+    write_prefix(prefix, vlen);
+    add(&b, prefix, sizeof prefix);
+    for (off = 0; off < vlen; off += n) {
+        uint32_t crc;
+        size_t csize = 0;
+        int rc = 0;
+        n = vlen - off < OKOF__FRAME_CHUNK ? vlen - off : OKOF__FRAME_CHUNK;
+        crc = okof__crc32c_masked(val + off, n);
+        if (compress)
+            csize = compress_chunk(scratch, val + off, n, crc);
+        if (csize) { /* scratch is reused by the next chunk: flush now */
+            add(&b, scratch, csize);
+            rc = flush(&b);
+        } else {
+            chunk_hdr(b.hdr[b.chunks], CH_UNCOMPRESSED, n, crc);
+            add(&b, b.hdr[b.chunks++], OKOF__FRAME_CHUNK_HDR);
+            add(&b, val + off, n);
+            if (b.chunks == BATCH)
+                rc = flush(&b);
+        }
+        if (rc)
+            return rc;
+    }
+    return flush(&b);
+}
+
+/* ---- verification and decoding ------------------------------------------ */
+
+/* What the first pass learns about a stream. */
+struct scan {
+    uint64_t total;   /* sum of the data chunks' uncompressed lengths */
+    uint64_t declared;/* length in the value header */
+    int has_header, chunks, compressed;
+};
+
+/* One chunk at p with payload length len; idx counts chunks from 0. */
+static int scan_chunk(struct scan *s, int type, const unsigned char *p,
+                      size_t len, int idx)
+{
+    size_t ulen;
+    if (idx == 0)
+        return type == CH_STREAM_ID ? 0 : OKOF_CORRUPT;
+    switch (type) {
+    case CH_STREAM_ID:
+        return len == 6 && memcmp(p, stream_id + 4, 6) == 0 ? 0 : OKOF_CORRUPT;
+    case CH_VALUE_HEADER:
+        if (idx != 1 || len != VALUE_HEADER_LEN || memcmp(p, "okof", 4) != 0 ||
+            p[4] != VALUE_VERSION || p[5] != 0)
+            return OKOF_CORRUPT;
+        s->has_header = 1;
+        s->declared = get_le(p + 6, 8);
+        return 0;
+    case CH_COMPRESSED:
+        if (len < 4 || snappy_uncompressed_length((const char *)p + 4, len - 4,
+                                                  &ulen) != SNAPPY_OK ||
+            ulen > OKOF__FRAME_CHUNK)
+            return OKOF_CORRUPT;
+        s->compressed = 1;
+        break;
+    case CH_UNCOMPRESSED:
+        if (len < 4 || len - 4 > OKOF__FRAME_CHUNK)
+            return OKOF_CORRUPT;
+        ulen = len - 4;
+        break;
+    default: /* 0x02-0x7f reserved unskippable; 0x81-0xfe skippable */
+        return type < 0x80 ? OKOF_CORRUPT : 0;
+    }
+    s->chunks++;
+    s->total += ulen;
+    return 0;
+}
+
+/* Walk every chunk header; check lengths, order and the value header. */
+static int scan_stream(const unsigned char *f, size_t flen, struct scan *s)
+{
+    size_t pos = 1;
+    int idx = 0;
+    memset(s, 0, sizeof *s);
+    while (pos < flen) {
+        size_t len;
+        int rc;
+        if (flen - pos < 4)
+            return OKOF_CORRUPT;
+        len = (size_t)get_le(f + pos + 1, 3);
+        if (flen - pos - 4 < len)
+            return OKOF_CORRUPT;
+        rc = scan_chunk(s, f[pos], f + pos + 4, len, idx++);
+        if (rc)
+            return rc;
+        pos += 4 + len;
+    }
+    if (idx == 0)
+        return OKOF_CORRUPT;
+    if (s->has_header)
+        return s->total == s->declared ? 0 : OKOF_CORRUPT;
+    return s->chunks > 0 ? 0 : OKOF_CORRUPT;
+}
+
+/* Decode one data chunk's payload p[0..len) to out; check its CRC. */
+static int decode_chunk(int type, const unsigned char *p, size_t len,
+                        unsigned char *out, size_t *ulen)
+{
+    uint32_t want = (uint32_t)get_le(p, 4);
+    if (type == CH_COMPRESSED) {
+        size_t cap = OKOF__FRAME_CHUNK;
+        snappy_uncompressed_length((const char *)p + 4, len - 4, &cap);
+        if (snappy_uncompress((const char *)p + 4, len - 4, (char *)out,
+                              &cap) != SNAPPY_OK)
+            return OKOF_CORRUPT;
+        *ulen = cap;
+    } else {
+        memmove(out, p + 4, len - 4);
+        *ulen = len - 4;
+    }
+    return okof__crc32c_masked(out, *ulen) == want ? 0 : OKOF_CORRUPT;
+}
+
+/* Second pass: decode every data chunk of a scanned stream into out. */
+static int decode_stream(const unsigned char *f, size_t flen,
+                         unsigned char *out)
+{
+    size_t pos = 1, opos = 0;
+    while (pos < flen) {
+        int type = f[pos];
+        size_t len = (size_t)get_le(f + pos + 1, 3), ulen;
+        if (type == CH_COMPRESSED || type == CH_UNCOMPRESSED) {
+            int rc = decode_chunk(type, f + pos + 4, len, out + opos, &ulen);
+            if (rc)
+                return rc;
+            opos += ulen;
+        }
+        pos += 4 + len;
+    }
+    out[opos] = '\0';
+    return 0;
+}
+
+static int decode_framed(unsigned char *file, size_t flen, unsigned char **out,
+                         size_t *olen)
+{
+    struct scan s;
+    unsigned char *dst = file;
+    int rc = scan_stream(file, flen, &s);
+    if (rc)
+        return rc;
+    if (s.total > (uint64_t)SIZE_MAX - 1)
+        return -ENOMEM;
+    /* Uncompressed data only ever moves towards the start of the buffer,
+     * so it is decoded in place; compressed data needs room of its own. */
+    if (s.compressed && (dst = malloc((size_t)s.total + 1)) == NULL)
+        return -ENOMEM;
+    rc = decode_stream(file, flen, dst);
+    if (rc) {
+        if (dst != file)
+            free(dst);
+        return rc;
+    }
+    *out = dst;
+    *olen = (size_t)s.total;
+    return 0;
+}
+
+int okof__frame_decode(unsigned char *file, size_t flen, unsigned char **out,
+                       size_t *olen)
+{
+    if (flen == 0)
+        return OKOF_CORRUPT;
+    if (file[0] == FORMAT_LEGACY) {
+        memmove(file, file + 1, flen - 1);
+        file[flen - 1] = '\0';
+        *out = file;
+        *olen = flen - 1;
+        return 0;
+    }
+    if (file[0] == FORMAT_FRAMED)
+        return decode_framed(file, flen, out, olen);
+    return OKOF_CORRUPT;
+}

@@ -1,0 +1,56 @@
+/*
+ * okof_frame.h -- value files: the snappy framing format with okofdb's
+ * value header, written and verified. No syscalls here: the encoder hands
+ * its bytes to a sink, the decoder works on a buffer holding the file.
+ *
+ * A value file okofdb writes:
+ *   0x01                                        format byte
+ *   ff 06 00 00 "sNaPpY"                        stream identifier
+ *   80 0e 00 00 "okof" 01 00 <u64 LE length>    value header
+ *   data chunks, each of at most 65536 uncompressed bytes:
+ *     00 <len:3 LE> <masked crc32c:4 LE> <snappy block>   compressed
+ *     01 <len:3 LE> <masked crc32c:4 LE> <raw bytes>      uncompressed
+ */
+#ifndef OKOF_FRAME_H
+#define OKOF_FRAME_H
+
+#include <stddef.h>
+#include <sys/uio.h>
+
+/* Bytes before the first data chunk: format byte, identifier, header. */
+#define OKOF__FRAME_PREFIX 29
+/* Largest uncompressed payload of one data chunk. */
+#define OKOF__FRAME_CHUNK 65536
+/* Bytes of a chunk's type, length and checksum. */
+#define OKOF__FRAME_CHUNK_HDR 8
+
+/* Receives encoded bytes in order; returns 0 or a negative error code.
+ * The vectors and what they point to are valid only during the call;
+ * the sink may change the vectors. */
+typedef int (*okof__sink)(void *ud, struct iovec *iov, int iovcnt);
+
+/* Size of the scratch buffer okof__frame_encode needs when compressing. */
+size_t okof__frame_scratch_size(void);
+
+/*
+ * Encode a value of vlen bytes. Chunks of a value of at least compress_min
+ * bytes are compressed where snappy makes them smaller; scratch must then
+ * hold okof__frame_scratch_size() bytes (it may be NULL when vlen <
+ * compress_min). Returns 0 or the first error of the sink.
+ */
+int okof__frame_encode(const unsigned char *val, size_t vlen,
+                       size_t compress_min, unsigned char *scratch,
+                       okof__sink sink, void *ud);
+
+/*
+ * Verify and decode a whole value file held in file[0..flen) (the buffer
+ * must have one spare byte at file[flen]). On success returns 0 and sets
+ * *out to the value: either file itself (the value was moved to its start,
+ * no allocation) or a new malloc'd buffer, in which case the caller frees
+ * both; the value is followed by a NUL byte. Returns OKOF_CORRUPT when any
+ * check fails, -ENOMEM when memory runs out.
+ */
+int okof__frame_decode(unsigned char *file, size_t flen, unsigned char **out,
+                       size_t *olen);
+
+#endif

@@ -1,0 +1,19 @@
+/* okof_int.h -- the handle's layout, shared by okof.c and okof_iter.c
+ * only; callers of the library see an opaque okof_t. */
+#ifndef OKOF_INT_H
+#define OKOF_INT_H
+
+#include <stddef.h>
+
+#include "okof.h"
+
+struct okof {
+    int dfd;                /* the store's directory, for every *at call */
+    unsigned flags;         /* OKOF_CREATE | OKOF_SYNC */
+    size_t compress_min;    /* OKOF_NO_COMPRESS: never */
+    unsigned long serial;   /* makes temporary names unique per call */
+    unsigned char *scratch; /* compression buffer, made on first need */
+    char dir[1];            /* the path as given, NUL-terminated */
+};
+
+#endif

@@ -1,0 +1,317 @@
+/* okof_io.c -- POSIX I/O for okofdb (see okof_io.h). The only file that
+ * makes syscalls. */
+#define _XOPEN_SOURCE 700
+#if defined(__APPLE__)
+#define _DARWIN_C_SOURCE
+#endif
+#include "okof_io.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef O_CLOEXEC
+#define O_CLOEXEC 0
+#endif
+#ifndef IOV_MAX
+#define IOV_MAX 1024
+#endif
+#ifndef O_DIRECTORY
+#define O_DIRECTORY 0
+#endif
+
+/* Negated errno of the call that just failed. */
+static int neg_errno(void)
+{
+    return errno ? -errno : -EIO;
+}
+
+/* ---- directories -------------------------------------------------------- */
+
+/* mkdir path; EEXIST is success (whatever stands there is checked by the
+ * open that follows). */
+static int mkdir_one(const char *path)
+{
+    if (mkdir(path, 0777) == 0 || errno == EEXIST)
+        return 0;
+    return neg_errno();
+}
+
+/* mkdir -p: create every missing component of path. */
+static int mkdir_parents(const char *path)
+{
+    size_t len = strlen(path), i;
+    char *p = malloc(len + 1);
+    int rc = 0;
+    if (p == NULL)
+        return -ENOMEM;
+    memcpy(p, path, len + 1);
+    for (i = 1; i <= len && rc == 0; i++) {
+        if (p[i] != '/' && p[i] != '\0')
+            continue;
+        if (p[i - 1] == '/')
+            continue;
+        p[i] = '\0';
+        rc = mkdir_one(p);
+        p[i] = path[i];
+    }
+    free(p);
+    return rc;
+}
+
+static int open_dir(const char *path)
+{
+    int fd;
+    do
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+    return fd < 0 ? neg_errno() : fd;
+}
+
+int okof__io_open_dir(const char *path, int create)
+{
+    int fd = open_dir(path), rc;
+    if (fd != -ENOENT || !create)
+        return fd;
+    rc = mkdir_parents(path);
+    return rc ? rc : open_dir(path);
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+int okof__io_create(int dfd, const char *name)
+{
+    int fd;
+    do
+        fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    while (fd < 0 && errno == EINTR);
+    return fd < 0 ? neg_errno() : fd;
+}
+
+/* Drop n written bytes from the front of the vectors. */
+static void advance(struct iovec **iov, int *cnt, size_t n)
+{
+    while (*cnt > 0 && n >= (*iov)->iov_len) {
+        n -= (*iov)->iov_len;
+        (*iov)++;
+        (*cnt)--;
+    }
+    if (*cnt > 0) {
+        (*iov)->iov_base = (char *)(*iov)->iov_base + n;
+        (*iov)->iov_len -= n;
+    }
+}
+
+int okof__io_writev(int fd, struct iovec *iov, int iovcnt)
+{
+    while (iovcnt > 0) {
+        int cnt = iovcnt < IOV_MAX ? iovcnt : IOV_MAX;
+        ssize_t w = cnt == 1 ? write(fd, iov->iov_base, iov->iov_len)
+                             : writev(fd, iov, cnt);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return neg_errno();
+        }
+        advance(&iov, &iovcnt, (size_t)w);
+    }
+    return 0;
+}
+
+int okof__io_fsync(int fd)
+{
+    int rc;
+#ifdef F_FULLFSYNC
+    if (fcntl(fd, F_FULLFSYNC) == 0)
+        return 0;
+#endif
+    do
+        rc = fsync(fd);
+    while (rc < 0 && errno == EINTR);
+    return rc < 0 ? neg_errno() : 0;
+}
+
+int okof__io_fsync_dir(int dfd)
+{
+    int rc = okof__io_fsync(dfd);
+    return rc == -EINVAL ? 0 : rc;
+}
+
+int okof__io_close(int fd)
+{
+    if (close(fd) == 0 || errno == EINTR)
+        return 0;
+    return neg_errno();
+}
+
+int okof__io_rename(int dfd, const char *from, const char *to)
+{
+    return renameat(dfd, from, dfd, to) == 0 ? 0 : neg_errno();
+}
+
+int okof__io_unlink(int dfd, const char *name)
+{
+    return unlinkat(dfd, name, 0) == 0 ? 0 : neg_errno();
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+static int open_read(int dfd, const char *name)
+{
+    int fd;
+    do
+        fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    while (fd < 0 && errno == EINTR);
+    return fd < 0 ? neg_errno() : fd;
+}
+
+/* Size of the regular file fd, or -errno for any other kind of file. */
+static int regular_size(int fd, size_t *size)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return neg_errno();
+    if (S_ISDIR(st.st_mode))
+        return -EISDIR;
+    if (!S_ISREG(st.st_mode))
+        return -EINVAL;
+    if ((unsigned long long)st.st_size >= (unsigned long long)SIZE_MAX)
+        return -EFBIG;
+    *size = (size_t)st.st_size;
+    return 0;
+}
+
+/* Read up to want bytes into buf, stopping early at end of file. A value
+ * file never changes once renamed into place, so fstat's size is its
+ * length and one read(2) usually does it. */
+static int read_upto(int fd, unsigned char *buf, size_t want, size_t *len)
+{
+    size_t n = 0;
+    while (n < want) {
+        ssize_t r = read(fd, buf + n, want - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return neg_errno();
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    *len = n;
+    return 0;
+}
+
+static int read_fd(int fd, unsigned char **buf, size_t *len)
+{
+    size_t size = 0;
+    int rc = regular_size(fd, &size);
+    if (rc)
+        return rc;
+    *buf = malloc(size + 1);
+    if (*buf == NULL)
+        return -ENOMEM;
+    rc = read_upto(fd, *buf, size, len);
+    if (rc) {
+        free(*buf);
+        *buf = NULL;
+    }
+    return rc;
+}
+
+int okof__io_read_file(int dfd, const char *name, unsigned char **buf,
+                       size_t *len)
+{
+    int fd = open_read(dfd, name), rc, crc;
+    if (fd < 0)
+        return fd;
+    rc = read_fd(fd, buf, len);
+    crc = okof__io_close(fd);
+    if (rc == 0 && crc != 0) {
+        free(*buf);
+        *buf = NULL;
+        rc = crc;
+    }
+    return rc;
+}
+
+/* ---- walking a directory ------------------------------------------------ */
+
+struct okof__dir {
+    DIR *dir;
+};
+
+int okof__io_dir_open(int dfd, okof__dir **dp)
+{
+    okof__dir *d = malloc(sizeof *d);
+    int fd;
+    if (d == NULL)
+        return -ENOMEM;
+    do
+        fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0 || (d->dir = fdopendir(fd)) == NULL) {
+        int rc = neg_errno();
+        if (fd >= 0)
+            close(fd);
+        free(d);
+        return rc;
+    }
+    *dp = d;
+    return 0;
+}
+
+int okof__io_dir_next(okof__dir *d, const char **name)
+{
+    struct dirent *e;
+    errno = 0;
+    e = readdir(d->dir);
+    if (e == NULL)
+        return errno ? -errno : 0;
+    *name = e->d_name;
+    return 1;
+}
+
+void okof__io_dir_close(okof__dir *d)
+{
+    if (d == NULL)
+        return;
+    closedir(d->dir);
+    free(d);
+}
+
+/* ---- metadata ----------------------------------------------------------- */
+
+static double ts_seconds(const struct timespec *ts)
+{
+    return (double)ts->tv_sec + (double)ts->tv_nsec * 1e-9;
+}
+
+int okof__io_age(int dfd, const char *name, double *age, int *regular)
+{
+    struct stat st;
+    struct timespec now;
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return neg_errno();
+    if (clock_gettime(CLOCK_REALTIME, &now) != 0)
+        return neg_errno();
+#if defined(__APPLE__)
+    *age = ts_seconds(&now) - ts_seconds(&st.st_mtimespec);
+#else
+    *age = ts_seconds(&now) - ts_seconds(&st.st_mtim);
+#endif
+    *regular = S_ISREG(st.st_mode) != 0;
+    return 0;
+}
+
+long okof__io_pid(void)
+{
+    return (long)getpid();
+}

@@ -1,0 +1,58 @@
+/*
+ * okof_io.h -- every syscall okofdb makes. Each function retries EINTR,
+ * continues short reads and writes, captures errno at the failing call and
+ * returns it negated (0 or a non-negative result on success).
+ */
+#ifndef OKOF_IO_H
+#define OKOF_IO_H
+
+#include <stddef.h>
+#include <sys/uio.h>
+
+/* Open (creating it and its parents first when create is set) the
+ * directory at path; returns a descriptor or -errno. */
+int okof__io_open_dir(const char *path, int create);
+
+/* Create a new file `name` (O_EXCL, mode 0666 less the umask) in dfd;
+ * returns a descriptor or -errno (-EEXIST when the name is taken). */
+int okof__io_create(int dfd, const char *name);
+
+/* Write all iovcnt vectors to fd; 0 or -errno. The vectors are changed. */
+int okof__io_writev(int fd, struct iovec *iov, int iovcnt);
+
+/* Make fd's data and metadata durable (F_FULLFSYNC where it exists). */
+int okof__io_fsync(int fd);
+
+/* Make a directory's entries durable; EINVAL (no directory fsync on
+ * this file system) counts as success. */
+int okof__io_fsync_dir(int dfd);
+
+/* Close fd; 0 or -errno (EINTR counts as closed, as on Linux). */
+int okof__io_close(int fd);
+
+/* renameat(dfd, from, dfd, to) and unlinkat(dfd, name, 0). */
+int okof__io_rename(int dfd, const char *from, const char *to);
+int okof__io_unlink(int dfd, const char *name);
+
+/* Read the whole regular file `name` in dfd without following a symbolic
+ * link. On success *buf is a malloc'd buffer of *len bytes with one spare
+ * byte after them. -ENOENT when there is no such file, -ELOOP for a link,
+ * -EISDIR for a directory, -EINVAL for another non-regular file. */
+int okof__io_read_file(int dfd, const char *name, unsigned char **buf,
+                       size_t *len);
+
+/* A directory walk over dfd's entries with its own descriptor. */
+typedef struct okof__dir okof__dir;
+int okof__io_dir_open(int dfd, okof__dir **dp);
+/* Next entry name: 1 and *name, 0 at the end, or -errno. */
+int okof__io_dir_next(okof__dir *d, const char **name);
+void okof__io_dir_close(okof__dir *d);
+
+/* Seconds since `name` in dfd was last modified, and whether it is a
+ * regular file (no link followed); 0 or -errno. */
+int okof__io_age(int dfd, const char *name, double *age, int *regular);
+
+/* The calling process's id. */
+long okof__io_pid(void);
+
+#endif
