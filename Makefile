@@ -47,8 +47,7 @@ SPEC_CPATH = build/?.so;;
 SPEC_ENV   = LUA_PATH='$(SPEC_PATH)' LUA_CPATH='$(SPEC_CPATH)' OKOF_LUA=$(LUA)
 
 ASAN_RT   = $(shell $(CC) -print-file-name=libasan.so) $(shell $(CC) -print-file-name=libubsan.so)
-ASAN_ENV  = LD_PRELOAD='$(ASAN_RT)' ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86 \
-            LSAN_OPTIONS=suppressions=$(CURDIR)/spec/support/lsan.supp:print_suppressions=0 \
+ASAN_ENV  = LD_PRELOAD='$(ASAN_RT)' ASAN_OPTIONS=detect_leaks=1:exitcode=86 \
             UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
 ROCKTREE = build/rocktree
@@ -124,4 +123,4 @@ install:
 	$(LUAROCKS) --lua-version $(LUA_VERSION) make okofdb-scm-1.rockspec
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan okofdb c/*.o

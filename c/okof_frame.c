@@ -155,19 +155,25 @@ struct scan {
     int has_header, chunks, compressed;
 };
 
+/* Is p[0..len) a well-formed value header payload? */
+static int is_value_header(const unsigned char *p, size_t len)
+{
+    return len == VALUE_HEADER_LEN && memcmp(p, "okof", 4) == 0;
+}
+
 /* One chunk at p with payload length len; idx counts chunks from 0. */
 static int scan_chunk(struct scan *s, int type, const unsigned char *p,
                       size_t len, int idx)
 {
     size_t ulen;
-    if (idx == 0)
-        return type == CH_STREAM_ID ? 0 : OKOF_CORRUPT;
+    if (idx == 0 && type != CH_STREAM_ID)
+        return OKOF_CORRUPT;
     switch (type) {
     case CH_STREAM_ID:
         return len == 6 && memcmp(p, stream_id + 4, 6) == 0 ? 0 : OKOF_CORRUPT;
     case CH_VALUE_HEADER:
-        if (idx != 1 || len != VALUE_HEADER_LEN || memcmp(p, "okof", 4) != 0 ||
-            p[4] != VALUE_VERSION || p[5] != 0)
+        if (idx != 1 || !is_value_header(p, len) || p[4] != VALUE_VERSION ||
+            p[5] != 0)
             return OKOF_CORRUPT;
         s->has_header = 1;
         s->declared = get_le(p + 6, 8);
@@ -184,8 +190,9 @@ static int scan_chunk(struct scan *s, int type, const unsigned char *p,
             return OKOF_CORRUPT;
         ulen = len - 4;
         break;
-    default: /* 0x02-0x7f reserved unskippable; 0x81-0xfe skippable */
-        return type < 0x80 ? OKOF_CORRUPT : 0;
+    default: /* 0x02-0x7f reserved unskippable; 0x81-0xfe skippable, but
+              * not when it carries a value header: its type byte was hit */
+        return type < 0x80 || is_value_header(p, len) ? OKOF_CORRUPT : 0;
     }
     s->chunks++;
     s->total += ulen;
@@ -282,10 +289,22 @@ static int decode_framed(unsigned char *file, size_t flen, unsigned char **out,
     return 0;
 }
 
+/* A legacy file that holds the start of a stream okofdb wrote is one
+ * whose format byte was damaged: no legacy writer produces it. */
+static int is_damaged_framed(const unsigned char *file, size_t flen)
+{
+    return flen >= OKOF__FRAME_PREFIX &&
+           memcmp(file + 1, stream_id, sizeof stream_id) == 0 &&
+           file[11] == CH_VALUE_HEADER &&
+           is_value_header(file + 15, (size_t)get_le(file + 12, 3));
+}
+
 int okof__frame_decode(unsigned char *file, size_t flen, unsigned char **out,
                        size_t *olen)
 {
     if (flen == 0)
+        return OKOF_CORRUPT;
+    if (file[0] == FORMAT_LEGACY && is_damaged_framed(file, flen))
         return OKOF_CORRUPT;
     if (file[0] == FORMAT_LEGACY) {
         memmove(file, file + 1, flen - 1);
