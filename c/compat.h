@@ -28,7 +28,7 @@ static void okof_setfuncs(lua_State *L, const luaL_Reg *l, int nup)
 #define luaL_setfuncs okof_setfuncs
 #endif
 
-#if LUA_VERSION_NUM < 502
+#ifndef luaL_newlib /* Lua 5.1; LuaJIT 2.1 has it */
 #define luaL_newlibtable(L, l) lua_createtable((L), 0, sizeof(l) / sizeof((l)[0]) - 1)
 #define luaL_newlib(L, l) (luaL_newlibtable((L), (l)), luaL_setfuncs((L), (l), 0))
 #endif

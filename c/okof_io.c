@@ -40,9 +40,11 @@ static int neg_errno(void)
  * open that follows). */
 static int mkdir_one(const char *path)
 {
-    if (mkdir(path, 0777) == 0 || errno == EEXIST)
-        return 0;
-    return neg_errno();
+    int rc;
+    do
+        rc = mkdir(path, 0777);
+    while (rc < 0 && errno == EINTR);
+    return rc == 0 || errno == EEXIST ? 0 : neg_errno();
 }
 
 /* mkdir -p: create every missing component of path. */
@@ -154,12 +156,20 @@ int okof__io_close(int fd)
 
 int okof__io_rename(int dfd, const char *from, const char *to)
 {
-    return renameat(dfd, from, dfd, to) == 0 ? 0 : neg_errno();
+    int rc;
+    do
+        rc = renameat(dfd, from, dfd, to);
+    while (rc < 0 && errno == EINTR);
+    return rc < 0 ? neg_errno() : 0;
 }
 
 int okof__io_unlink(int dfd, const char *name)
 {
-    return unlinkat(dfd, name, 0) == 0 ? 0 : neg_errno();
+    int rc;
+    do
+        rc = unlinkat(dfd, name, 0);
+    while (rc < 0 && errno == EINTR);
+    return rc < 0 ? neg_errno() : 0;
 }
 
 /* ---- reading ------------------------------------------------------------ */
@@ -177,7 +187,11 @@ static int open_read(int dfd, const char *name)
 static int regular_size(int fd, size_t *size)
 {
     struct stat st;
-    if (fstat(fd, &st) != 0)
+    int rc;
+    do
+        rc = fstat(fd, &st);
+    while (rc < 0 && errno == EINTR);
+    if (rc < 0)
         return neg_errno();
     if (S_ISDIR(st.st_mode))
         return -EISDIR;
@@ -271,8 +285,10 @@ int okof__io_dir_open(int dfd, okof__dir **dp)
 int okof__io_dir_next(okof__dir *d, const char **name)
 {
     struct dirent *e;
-    errno = 0;
-    e = readdir(d->dir);
+    do {
+        errno = 0;
+        e = readdir(d->dir);
+    } while (e == NULL && errno == EINTR);
     if (e == NULL)
         return errno ? -errno : 0;
     *name = e->d_name;
@@ -298,7 +314,11 @@ int okof__io_age(int dfd, const char *name, double *age, int *regular)
 {
     struct stat st;
     struct timespec now;
-    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+    int rc;
+    do
+        rc = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW);
+    while (rc < 0 && errno == EINTR);
+    if (rc < 0)
         return neg_errno();
     if (clock_gettime(CLOCK_REALTIME, &now) != 0)
         return neg_errno();
