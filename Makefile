@@ -53,7 +53,12 @@ ASAN_ENV  = LD_PRELOAD='$(ASAN_RT)' ASAN_OPTIONS=detect_leaks=1:exitcode=86 \
 ROCKTREE = build/rocktree
 SCRATCH  = build/scratch
 
-.PHONY: all test spec asan ctest example rock valgrind lint demo install clean
+# Every Lua the specs run under: those of LUAS that are installed.
+LUAS      ?= lua5.1 lua5.2 lua5.3 lua5.4 luajit
+HAVE_LUAS  = $(foreach l,$(LUAS),$(if $(shell command -v $(l) 2>/dev/null),$(l)))
+pc_name    = $(if $(filter luajit,$(1)),luajit,$(1))
+
+.PHONY: all test spec spec-all asan ctest example rock valgrind lint demo install clean
 
 all: $(SO)
 
@@ -77,7 +82,13 @@ $(ASAN_CTEST): spec/c/okof_test.c $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SAN) -o $@ spec/c/okof_test.c $(CORE_SRC) $(SNAPPY_LIBS)
 
-test: ctest example spec asan rock
+# The module for one more Lua: build/lua5.1/okofdb/core.so, build/luajit/...
+build/%/okofdb/core.so: $(CORE_SRC) $(BIND_SRC) $(CORE_HDR) $(BIND_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $$($(PKG_CONFIG) --cflags $(call pc_name,$*)) -shared -o $@ \
+	  $(CORE_SRC) $(BIND_SRC) $(SNAPPY_LIBS) -lm
+
+test: ctest example spec-all asan rock
 
 # The plain-C driver of the core, normal and sanitized.
 ctest: $(CTEST) $(ASAN_CTEST)
@@ -91,6 +102,14 @@ example: $(EXAMPLE)
 
 spec: $(SO)
 	$(SPEC_ENV) $(LUA) $(BUSTED) spec
+
+# The whole suite under every installed Lua; fails if any run fails.
+spec-all: $(foreach l,$(HAVE_LUAS),build/$(l)/okofdb/core.so)
+	@set -e; for l in $(HAVE_LUAS); do \
+	  echo "== specs under $$l"; \
+	  LUA_PATH='$(SPEC_PATH)' LUA_CPATH="build/$$l/?.so;;" OKOF_LUA=$$l \
+	    $$l $(BUSTED) spec; \
+	done
 
 asan: $(ASAN_SO)
 	$(SPEC_ENV) SPEC_CPATH= LUA_CPATH='build-asan/?.so;;' $(ASAN_ENV) $(LUA) $(BUSTED) spec
