@@ -27,10 +27,10 @@ CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=c99 $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden -Ic $(SNAPPY_CFLAGS)
 SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-CORE_SRC = c/okof.c c/okof_crc32c.c c/okof_err.c c/okof_frame.c c/okof_io.c \
+CORE_SRC = c/okof.c c/okof_crc32c.c c/okof_err.c c/okof_frame.c c/okof_io.c c/okof_load.c \
            c/okof_iter.c c/okof_key.c
 CORE_HDR = c/okof.h c/okof_crc32c.h c/okof_crc32c_table.h c/okof_frame.h \
-           c/okof_int.h c/okof_io.h c/okof_key.h
+           c/okof_int.h c/okof_io.h c/okof_key.h c/okof_load.h
 BIND_SRC = c/lua_okofdb.c
 BIND_HDR = c/compat.h
 

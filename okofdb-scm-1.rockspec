@@ -44,6 +44,7 @@ build = {
             "c/okof_frame.c",
             "c/okof_io.c",
             "c/okof_iter.c",
+            "c/okof_load.c",
             "c/okof_key.c",
          },
          incdirs = { "c", "$(SNAPPY_INCDIR)" },

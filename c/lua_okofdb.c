@@ -12,6 +12,8 @@
 #include "okof.h"
 
 #define DB_META "okofdb.db"
+/* Values whose file fits here are read without a heap allocation. */
+#define READ_BUF 16384
 #define ITER_META "okofdb.iter"
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -87,10 +89,15 @@ static int push_span(lua_State *L)
 /* Push the core's value p[0..n) and free it, even if pushing fails. The
  * protected function must already be on the stack top (pushed before the
  * value was read, as pushing it may allocate). */
-static void push_owned(lua_State *L, void *p, size_t n)
+static void push_owned(lua_State *L, void *p, size_t n, int allocated)
 {
     struct span s;
     int rc;
+    if (!allocated) { /* on the C stack: nothing to free */
+        lua_pop(L, 1);
+        lua_pushlstring(L, (const char *)p, n);
+        return;
+    }
     s.p = p;
     s.n = n;
     lua_pushlightuserdata(L, &s);
@@ -293,13 +300,14 @@ static int l_get(lua_State *L)
     okof_t *db = check_db(L, "get");
     size_t klen, vlen = 0;
     const char *key = check_key(L, "get", &klen);
+    unsigned char buf[READ_BUF];
     void *val = NULL;
-    int rc;
+    int rc, allocated = 0;
     luaL_checkstack(L, 4, NULL);
     lua_pushcfunction(L, push_span);
-    rc = okof_get(db, key, klen, &val, &vlen);
+    rc = okof_get_buf(db, key, klen, buf, sizeof buf, &val, &vlen, &allocated);
     if (rc == 0) {
-        push_owned(L, val, vlen);
+        push_owned(L, val, vlen, allocated);
         return 1;
     }
     lua_pop(L, 1);
@@ -379,13 +387,14 @@ static int keys_next(lua_State *L)
  * when it cannot be read; 0 when it was deleted meanwhile. */
 static int each_value(lua_State *L, okof_t *db, const char *key, size_t klen)
 {
+    unsigned char buf[READ_BUF];
     void *val = NULL;
     size_t vlen = 0;
-    int rc;
+    int rc, allocated = 0;
     lua_pushcfunction(L, push_span);
-    rc = okof_get(db, key, klen, &val, &vlen);
+    rc = okof_get_buf(db, key, klen, buf, sizeof buf, &val, &vlen, &allocated);
     if (rc == 0) {
-        push_owned(L, val, vlen);
+        push_owned(L, val, vlen, allocated);
         return 2;
     }
     lua_pop(L, 1);

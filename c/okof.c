@@ -10,6 +10,7 @@
 #include "okof_int.h"
 #include "okof_io.h"
 #include "okof_key.h"
+#include "okof_load.h"
 
 /* How many taken temporary names put tries before giving up. */
 #define TMP_TRIES 64
@@ -120,28 +121,54 @@ int okof_put(okof_t *db, const void *key, size_t klen, const void *val,
 
 /* ---- get and del -------------------------------------------------------- */
 
+/* Verify and decode a loaded file into the caller's hands. */
+static int decode(struct okof__loaded *l, void **val, size_t *vlen,
+                  int *allocated)
+{
+    unsigned char *out = NULL;
+    size_t olen = 0;
+    int rc = okof__frame_decode(l->file, l->len, &out, &olen);
+    if (rc) {
+        okof__load_free(l);
+        return rc;
+    }
+    if (out != l->file)
+        okof__load_free(l);
+    *val = out;
+    *vlen = olen;
+    *allocated = out != l->file || l->heap;
+    return 0;
+}
+
+int okof_get_buf(okof_t *db, const void *key, size_t klen, void *buf,
+                 size_t cap, void **val, size_t *vlen, int *allocated)
+{
+    char name[OKOF__NAME_BUF];
+    struct okof__loaded l;
+    int rc = okof__key_encode(key, klen, name), fast;
+    *val = NULL;
+    *vlen = 0;
+    *allocated = 0;
+    if (rc < 0)
+        return rc;
+    rc = okof__load(db->dfd, name, buf, cap, &l);
+    fast = rc == 0 && !l.heap;
+    if (rc == 0)
+        rc = decode(&l, val, vlen, allocated);
+    /* A short read mistaken for the end: read again to the real end. */
+    if (rc == OKOF_CORRUPT && fast) {
+        rc = okof__load(db->dfd, name, NULL, 0, &l);
+        if (rc == 0)
+            rc = decode(&l, val, vlen, allocated);
+    }
+    return rc == -ENOENT ? OKOF_NOTFOUND : rc;
+}
+
 int okof_get(okof_t *db, const void *key, size_t klen, void **val,
              size_t *vlen)
 {
-    char name[OKOF__NAME_BUF];
-    unsigned char *file = NULL, *out = NULL;
-    size_t flen = 0, olen = 0;
-    int rc = okof__key_encode(key, klen, name);
-    *val = NULL;
-    *vlen = 0;
-    if (rc < 0)
-        return rc;
-    rc = okof__io_read_file(db->dfd, name, &file, &flen);
-    if (rc)
-        return rc == -ENOENT ? OKOF_NOTFOUND : rc;
-    rc = okof__frame_decode(file, flen, &out, &olen);
-    if (rc || out != file)
-        free(file);
-    if (rc)
-        return rc;
-    *val = out;
-    *vlen = olen;
-    return 0;
+    int allocated;
+    return okof_get_buf(db, key, klen, NULL, 0, val, vlen, &allocated);
 }
 
 int okof_del(okof_t *db, const void *key, size_t klen)

@@ -116,6 +116,19 @@ int okof_get(okof_t *db, const void *key, size_t klen, void **val,
              size_t *vlen);
 
 /*
+ * okof_get_buf -- okof_get that spares the allocation for small values.
+ *   buf, cap   memory of the caller's (a stack buffer, say) that is tried
+ *              first; buf may be NULL when cap is 0.
+ *   *allocated 0 when the value was decoded inside buf: *val then points
+ *              into buf and stays valid as long as buf does; 1 when *val is
+ *              a malloc'd buffer, to be freed with okof_free().
+ * A file that fits in buf is read with a single read(2) and no fstat(2).
+ * Returns the same codes as okof_get.
+ */
+int okof_get_buf(okof_t *db, const void *key, size_t klen, void *buf,
+                 size_t cap, void **val, size_t *vlen, int *allocated);
+
+/*
  * okof_del -- remove the value of `key`. With OKOF_SYNC the removal is on
  * stable storage when the call returns.
  * Returns 0 (removed), OKOF_NOTFOUND (there was none), OKOF_EBADKEY,

@@ -289,14 +289,24 @@ static int decode_framed(unsigned char *file, size_t flen, unsigned char **out,
     return 0;
 }
 
+int okof__frame_has_length(const unsigned char *file, size_t flen)
+{
+    return flen >= OKOF__FRAME_PREFIX && file[0] == FORMAT_FRAMED &&
+           memcmp(file + 1, stream_id, sizeof stream_id) == 0 &&
+           file[11] == CH_VALUE_HEADER &&
+           is_value_header(file + 15, (size_t)get_le(file + 12, 3));
+}
+
 /* A legacy file that holds the start of a stream okofdb wrote is one
  * whose format byte was damaged: no legacy writer produces it. */
 static int is_damaged_framed(const unsigned char *file, size_t flen)
 {
-    return flen >= OKOF__FRAME_PREFIX &&
-           memcmp(file + 1, stream_id, sizeof stream_id) == 0 &&
-           file[11] == CH_VALUE_HEADER &&
-           is_value_header(file + 15, (size_t)get_le(file + 12, 3));
+    unsigned char head[OKOF__FRAME_PREFIX];
+    if (flen < OKOF__FRAME_PREFIX)
+        return 0;
+    memcpy(head, file, sizeof head);
+    head[0] = FORMAT_FRAMED;
+    return okof__frame_has_length(head, sizeof head);
 }
 
 int okof__frame_decode(unsigned char *file, size_t flen, unsigned char **out,

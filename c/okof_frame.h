@@ -53,4 +53,8 @@ int okof__frame_encode(const unsigned char *val, size_t vlen,
 int okof__frame_decode(unsigned char *file, size_t flen, unsigned char **out,
                        size_t *olen);
 
+/* Does file[0..flen) begin with okofdb's value header, so that decoding
+ * proves the file complete? */
+int okof__frame_has_length(const unsigned char *file, size_t flen);
+
 #endif

@@ -174,7 +174,7 @@ int okof__io_unlink(int dfd, const char *name)
 
 /* ---- reading ------------------------------------------------------------ */
 
-static int open_read(int dfd, const char *name)
+int okof__io_open_read(int dfd, const char *name)
 {
     int fd;
     do
@@ -183,8 +183,7 @@ static int open_read(int dfd, const char *name)
     return fd < 0 ? neg_errno() : fd;
 }
 
-/* Size of the regular file fd, or -errno for any other kind of file. */
-static int regular_size(int fd, size_t *size)
+int okof__io_size(int fd, size_t *size)
 {
     struct stat st;
     int rc;
@@ -203,57 +202,16 @@ static int regular_size(int fd, size_t *size)
     return 0;
 }
 
-/* Read up to want bytes into buf, stopping early at end of file. A value
- * file never changes once renamed into place, so fstat's size is its
- * length and one read(2) usually does it. */
-static int read_upto(int fd, unsigned char *buf, size_t want, size_t *len)
+int okof__io_read(int fd, void *buf, size_t cap, size_t *len)
 {
-    size_t n = 0;
-    while (n < want) {
-        ssize_t r = read(fd, buf + n, want - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return neg_errno();
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-    *len = n;
+    ssize_t r;
+    do
+        r = read(fd, buf, cap);
+    while (r < 0 && errno == EINTR);
+    if (r < 0)
+        return neg_errno();
+    *len = (size_t)r;
     return 0;
-}
-
-static int read_fd(int fd, unsigned char **buf, size_t *len)
-{
-    size_t size = 0;
-    int rc = regular_size(fd, &size);
-    if (rc)
-        return rc;
-    *buf = malloc(size + 1);
-    if (*buf == NULL)
-        return -ENOMEM;
-    rc = read_upto(fd, *buf, size, len);
-    if (rc) {
-        free(*buf);
-        *buf = NULL;
-    }
-    return rc;
-}
-
-int okof__io_read_file(int dfd, const char *name, unsigned char **buf,
-                       size_t *len)
-{
-    int fd = open_read(dfd, name), rc, crc;
-    if (fd < 0)
-        return fd;
-    rc = read_fd(fd, buf, len);
-    crc = okof__io_close(fd);
-    if (rc == 0 && crc != 0) {
-        free(*buf);
-        *buf = NULL;
-        rc = crc;
-    }
-    return rc;
 }
 
 /* ---- walking a directory ------------------------------------------------ */

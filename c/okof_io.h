@@ -34,12 +34,16 @@ int okof__io_close(int fd);
 int okof__io_rename(int dfd, const char *from, const char *to);
 int okof__io_unlink(int dfd, const char *name);
 
-/* Read the whole regular file `name` in dfd without following a symbolic
- * link. On success *buf is a malloc'd buffer of *len bytes with one spare
- * byte after them. -ENOENT when there is no such file, -ELOOP for a link,
- * -EISDIR for a directory, -EINVAL for another non-regular file. */
-int okof__io_read_file(int dfd, const char *name, unsigned char **buf,
-                       size_t *len);
+/* Open `name` in dfd for reading, never following a symbolic link
+ * (-ELOOP) and never blocking on a FIFO. */
+int okof__io_open_read(int dfd, const char *name);
+
+/* The size of the regular file fd; -EISDIR for a directory, -EINVAL for
+ * any other kind of file. */
+int okof__io_size(int fd, size_t *size);
+
+/* One read(2) of at most cap bytes; *len is 0 at end of file. */
+int okof__io_read(int fd, void *buf, size_t cap, size_t *len);
 
 /* A directory walk over dfd's entries with its own descriptor. */
 typedef struct okof__dir okof__dir;
