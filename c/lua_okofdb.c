@@ -6,14 +6,16 @@
  * and freed before any error is rethrown.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "compat.h"
 #include "okof.h"
 
 #define DB_META "okofdb.db"
-/* Values whose file fits here are read without a heap allocation. */
-#define READ_BUF 16384
+/* Each handle's read buffer: a value of up to 64 KiB, compressed or not,
+ * is read and decoded in it without an allocation. */
+#define READ_BUF (2 * (65536 + 64))
 #define ITER_META "okofdb.iter"
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -23,7 +25,8 @@
 #endif
 
 typedef struct {
-    okof_t *db; /* NULL once closed */
+    okof_t *db;          /* NULL once closed */
+    unsigned char *rbuf; /* READ_BUF bytes, made on first read */
 } ldb;
 
 typedef struct {
@@ -270,6 +273,7 @@ static int l_open(lua_State *L)
     parse_opts(L, 2, &o);
     u = (ldb *)okof_newudata(L, sizeof *u);
     u->db = NULL;
+    u->rbuf = NULL;
     luaL_getmetatable(L, DB_META);
     lua_setmetatable(L, -2);
     rc = okof_open(&u->db, dir, o.flags, o.compress_min);
@@ -295,19 +299,33 @@ static int l_put(lua_State *L)
     return 1;
 }
 
+/* okof_get_buf through the handle's read buffer (made here on first use;
+ * without it, values go through the heap). Returns whether *val was
+ * allocated (1) or lies in the buffer (0), or a negative result code. */
+static int read_value(lua_State *L, int udx, okof_t *db, const char *key,
+                      size_t klen, void **val, size_t *vlen)
+{
+    ldb *u = (ldb *)lua_touserdata(L, udx);
+    int allocated = 0, rc;
+    if (u->rbuf == NULL)
+        u->rbuf = (unsigned char *)malloc(READ_BUF);
+    rc = okof_get_buf(db, key, klen, u->rbuf, u->rbuf ? READ_BUF : 0, val,
+                      vlen, &allocated);
+    return rc ? rc : allocated;
+}
+
 static int l_get(lua_State *L)
 {
     okof_t *db = check_db(L, "get");
     size_t klen, vlen = 0;
     const char *key = check_key(L, "get", &klen);
-    unsigned char buf[READ_BUF];
     void *val = NULL;
-    int rc, allocated = 0;
+    int rc;
     luaL_checkstack(L, 4, NULL);
     lua_pushcfunction(L, push_span);
-    rc = okof_get_buf(db, key, klen, buf, sizeof buf, &val, &vlen, &allocated);
-    if (rc == 0) {
-        push_owned(L, val, vlen, allocated);
+    rc = read_value(L, 1, db, key, klen, &val, &vlen);
+    if (rc >= 0) {
+        push_owned(L, val, vlen, rc);
         return 1;
     }
     lua_pop(L, 1);
@@ -387,14 +405,13 @@ static int keys_next(lua_State *L)
  * when it cannot be read; 0 when it was deleted meanwhile. */
 static int each_value(lua_State *L, okof_t *db, const char *key, size_t klen)
 {
-    unsigned char buf[READ_BUF];
     void *val = NULL;
     size_t vlen = 0;
-    int rc, allocated = 0;
+    int rc;
     lua_pushcfunction(L, push_span);
-    rc = okof_get_buf(db, key, klen, buf, sizeof buf, &val, &vlen, &allocated);
-    if (rc == 0) {
-        push_owned(L, val, vlen, allocated);
+    rc = read_value(L, lua_upvalueindex(1), db, key, klen, &val, &vlen);
+    if (rc >= 0) {
+        push_owned(L, val, vlen, rc);
         return 2;
     }
     lua_pop(L, 1);
@@ -487,6 +504,8 @@ static int l_close(lua_State *L)
     ldb *u = to_ldb(L, "close");
     okof_close(u->db);
     u->db = NULL;
+    free(u->rbuf);
+    u->rbuf = NULL;
     lua_pushboolean(L, 1);
     return 1;
 }

@@ -121,22 +121,39 @@ int okof_put(okof_t *db, const void *key, size_t klen, const void *val,
 
 /* ---- get and del -------------------------------------------------------- */
 
+/* The caller's buffer is split in two: the file is read into the upper
+ * half, a compressed value is decoded into the lower one. */
+struct split {
+    unsigned char *room, *file;
+    size_t roomcap, filecap;
+};
+
+static void split_buf(void *buf, size_t cap, struct split *s)
+{
+    size_t half = cap / 2;
+    s->room = (unsigned char *)buf;
+    s->roomcap = half;
+    s->file = buf != NULL ? s->room + half : NULL;
+    s->filecap = buf != NULL ? cap - half : 0;
+}
+
 /* Verify and decode a loaded file into the caller's hands. */
-static int decode(struct okof__loaded *l, void **val, size_t *vlen,
-                  int *allocated)
+static int decode(struct okof__loaded *l, const struct split *sp, void **val,
+                  size_t *vlen, int *allocated)
 {
     unsigned char *out = NULL;
     size_t olen = 0;
-    int rc = okof__frame_decode(l->file, l->len, &out, &olen);
+    int rc = okof__frame_decode_into(l->file, l->len, sp->room, sp->roomcap,
+                                     &out, &olen);
     if (rc) {
         okof__load_free(l);
         return rc;
     }
+    *allocated = out == l->file ? l->heap : out != sp->room;
     if (out != l->file)
         okof__load_free(l);
     *val = out;
     *vlen = olen;
-    *allocated = out != l->file || l->heap;
     return 0;
 }
 
@@ -145,21 +162,23 @@ int okof_get_buf(okof_t *db, const void *key, size_t klen, void *buf,
 {
     char name[OKOF__NAME_BUF];
     struct okof__loaded l;
+    struct split sp;
     int rc = okof__key_encode(key, klen, name), fast;
     *val = NULL;
     *vlen = 0;
     *allocated = 0;
     if (rc < 0)
         return rc;
-    rc = okof__load(db->dfd, name, buf, cap, &l);
+    split_buf(buf, cap, &sp);
+    rc = okof__load(db->dfd, name, sp.file, sp.filecap, &l);
     fast = rc == 0 && !l.heap;
     if (rc == 0)
-        rc = decode(&l, val, vlen, allocated);
+        rc = decode(&l, &sp, val, vlen, allocated);
     /* A short read mistaken for the end: read again to the real end. */
     if (rc == OKOF_CORRUPT && fast) {
         rc = okof__load(db->dfd, name, NULL, 0, &l);
         if (rc == 0)
-            rc = decode(&l, val, vlen, allocated);
+            rc = decode(&l, &sp, val, vlen, allocated);
     }
     return rc == -ENOENT ? OKOF_NOTFOUND : rc;
 }

@@ -122,7 +122,10 @@ int okof_get(okof_t *db, const void *key, size_t klen, void **val,
  *   *allocated 0 when the value was decoded inside buf: *val then points
  *              into buf and stays valid as long as buf does; 1 when *val is
  *              a malloc'd buffer, to be freed with okof_free().
- * A file that fits in buf is read with a single read(2) and no fstat(2).
+ * The file is read into the upper half of buf and a compressed value is
+ * decoded into the lower half: with cap of twice a file's size, a value
+ * of up to 64 KiB needs no allocation. A file that fits is read with a
+ * single read(2) and no fstat(2).
  * Returns the same codes as okof_get.
  */
 int okof_get_buf(okof_t *db, const void *key, size_t klen, void *buf,

@@ -264,23 +264,34 @@ static int decode_stream(const unsigned char *f, size_t flen,
     return 0;
 }
 
-static int decode_framed(unsigned char *file, size_t flen, unsigned char **out,
-                         size_t *olen)
+/* Where the value goes: uncompressed data only ever moves towards the
+ * start of the file's buffer, so it is decoded in place; compressed data
+ * needs room of its own: the caller's when it fits, else the heap's. */
+static unsigned char *destination(unsigned char *file, const struct scan *s,
+                                  unsigned char *room, size_t roomcap)
+{
+    if (!s->compressed)
+        return file;
+    if (room != NULL && s->total < roomcap)
+        return room;
+    return malloc((size_t)s->total + 1);
+}
+
+static int decode_framed(unsigned char *file, size_t flen, unsigned char *room,
+                         size_t roomcap, unsigned char **out, size_t *olen)
 {
     struct scan s;
-    unsigned char *dst = file;
+    unsigned char *dst;
     int rc = scan_stream(file, flen, &s);
     if (rc)
         return rc;
     if (s.total > (uint64_t)SIZE_MAX - 1)
         return -ENOMEM;
-    /* Uncompressed data only ever moves towards the start of the buffer,
-     * so it is decoded in place; compressed data needs room of its own. */
-    if (s.compressed && (dst = malloc((size_t)s.total + 1)) == NULL)
+    if ((dst = destination(file, &s, room, roomcap)) == NULL)
         return -ENOMEM;
     rc = decode_stream(file, flen, dst);
     if (rc) {
-        if (dst != file)
+        if (dst != file && dst != room)
             free(dst);
         return rc;
     }
@@ -312,6 +323,13 @@ static int is_damaged_framed(const unsigned char *file, size_t flen)
 int okof__frame_decode(unsigned char *file, size_t flen, unsigned char **out,
                        size_t *olen)
 {
+    return okof__frame_decode_into(file, flen, NULL, 0, out, olen);
+}
+
+int okof__frame_decode_into(unsigned char *file, size_t flen,
+                            unsigned char *room, size_t roomcap,
+                            unsigned char **out, size_t *olen)
+{
     if (flen == 0)
         return OKOF_CORRUPT;
     if (file[0] == FORMAT_LEGACY && is_damaged_framed(file, flen))
@@ -324,6 +342,6 @@ int okof__frame_decode(unsigned char *file, size_t flen, unsigned char **out,
         return 0;
     }
     if (file[0] == FORMAT_FRAMED)
-        return decode_framed(file, flen, out, olen);
+        return decode_framed(file, flen, room, roomcap, out, olen);
     return OKOF_CORRUPT;
 }

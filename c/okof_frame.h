@@ -53,6 +53,13 @@ int okof__frame_encode(const unsigned char *val, size_t vlen,
 int okof__frame_decode(unsigned char *file, size_t flen, unsigned char **out,
                        size_t *olen);
 
+/* okof__frame_decode with room[0..roomcap) for a compressed value: *out
+ * is then file (decoded in place), room (the value fitted, with its NUL),
+ * or a new malloc'd buffer. room may be NULL. */
+int okof__frame_decode_into(unsigned char *file, size_t flen,
+                            unsigned char *room, size_t roomcap,
+                            unsigned char **out, size_t *olen);
+
 /* Does file[0..flen) begin with okofdb's value header, so that decoding
  * proves the file complete? */
 int okof__frame_has_length(const unsigned char *file, size_t flen);

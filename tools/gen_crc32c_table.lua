@@ -31,4 +31,52 @@ for k = 0, 7 do
   out[#out + 1] = "    },"
 end
 out[#out + 1] = "};"
+
+-- Zero-extension ("shift") operators: shift(v, L) is the CRC register
+-- after feeding L zero bytes to register value v (no pre/post inversion).
+-- It is linear, so it is tabulated per byte of v: the hardware path
+-- computes three stripes at once and joins them with these tables.
+local function shift(v, len)
+  for _ = 1, len * 8 do
+    if v & 1 == 1 then v = (v >> 1) ~ POLY else v = v >> 1 end
+  end
+  return v
+end
+local STRIPE = 4096
+local function shift_table(len)
+  local basis = {}
+  for bit = 0, 31 do basis[bit] = shift(1 << bit, len) end
+  local rows = {}
+  for byte = 0, 3 do
+    local row = {}
+    for b = 0, 255 do
+      local v = 0
+      for bit = 0, 7 do
+        if (b >> bit) & 1 == 1 then v = v ~ basis[byte * 8 + bit] end
+      end
+      row[b] = v
+    end
+    rows[byte] = row
+  end
+  return rows
+end
+out[#out + 1] = ""
+out[#out + 1] = "#define OKOF_CRC_STRIPE " .. STRIPE
+out[#out + 1] = "/* [0]: shift by one stripe, [1]: by two; [k][byte][b]. */"
+out[#out + 1] = "static const uint32_t okof_crc32c_shift[2][4][256] = {"
+for k = 1, 2 do
+  local rows = shift_table(STRIPE * k)
+  out[#out + 1] = "    {"
+  for byte = 0, 3 do
+    out[#out + 1] = "        {"
+    for i = 0, 255, 6 do
+      local row = {}
+      for j = i, math.min(i + 5, 255) do row[#row + 1] = string.format("0x%08xu", rows[byte][j]) end
+      out[#out + 1] = "            " .. table.concat(row, ", ") .. ","
+    end
+    out[#out + 1] = "        },"
+  end
+  out[#out + 1] = "    },"
+end
+out[#out + 1] = "};"
 print(table.concat(out, "\n"))
