@@ -220,9 +220,10 @@ static void opt_compress_min(lua_State *L, struct opts *o)
         return;
     }
     n = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : -1;
-    if (!(n >= 0 && n <= 9007199254740992.0 && floor(n) == n))
+    if (!(n >= 0 && floor(n) == n)) /* NaN fails too */
         opt_error(L, "compress_min", "a non-negative integer or false");
-    o->compress_min = (size_t)n;
+    /* Beyond any value's size, even math.huge, is the same as never. */
+    o->compress_min = n >= 1e18 ? OKOF_NO_COMPRESS : (size_t)n;
 }
 
 typedef void (*opt_fn)(lua_State *L, struct opts *o);
