@@ -58,7 +58,7 @@ LUAS      ?= lua5.1 lua5.2 lua5.3 lua5.4 luajit
 HAVE_LUAS  = $(foreach l,$(LUAS),$(if $(shell command -v $(l) 2>/dev/null),$(l)))
 pc_name    = $(if $(filter luajit,$(1)),luajit,$(1))
 
-.PHONY: all test spec spec-all asan ctest example rock valgrind lint demo install clean
+.PHONY: all test hosts spec spec-all asan ctest example rock valgrind lint demo install clean
 
 all: $(SO)
 
@@ -88,7 +88,14 @@ build/%/okofdb/core.so: $(CORE_SRC) $(BIND_SRC) $(CORE_HDR) $(BIND_HDR)
 	$(CC) $(ALL_CFLAGS) $$($(PKG_CONFIG) --cflags $(call pc_name,$*)) -shared -o $@ \
 	  $(CORE_SRC) $(BIND_SRC) $(SNAPPY_LIBS) -lm
 
-test: ctest example spec-all asan rock
+test: ctest example spec-all asan rock hosts
+
+# The real hosts: nginx with the Lua module (2 workers), Neovim, and a C
+# program that embeds Lua 5.4 with okofdb linked in.
+hosts: build/luajit/okofdb/core.so
+	examples/openresty/test.sh
+	examples/nvim/test.sh
+	examples/embed/test.sh
 
 # The plain-C driver of the core, normal and sanitized.
 ctest: $(CTEST) $(ASAN_CTEST)
