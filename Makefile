@@ -50,6 +50,12 @@ ASAN_RT   = $(shell $(CC) -print-file-name=libasan.so) $(shell $(CC) -print-file
 ASAN_ENV  = LD_PRELOAD='$(ASAN_RT)' ASAN_OPTIONS=detect_leaks=1:exitcode=86 \
             UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
+# The spec files every interpreter runs; spec/faults needs its shim
+# preloaded and runs on its own (make faults).
+BUSTED_ARGS = --exclude-pattern=faults_spec spec
+
+FAULT_SHIM = build/faults/shim.so
+
 ROCKTREE = build/rocktree
 SCRATCH  = build/scratch
 
@@ -58,7 +64,7 @@ LUAS      ?= lua5.1 lua5.2 lua5.3 lua5.4 luajit
 HAVE_LUAS  = $(foreach l,$(LUAS),$(if $(shell command -v $(l) 2>/dev/null),$(l)))
 pc_name    = $(if $(filter luajit,$(1)),luajit,$(1))
 
-.PHONY: all test hosts spec spec-all asan ctest example rock valgrind lint demo install clean
+.PHONY: all test hosts faults spec spec-all asan ctest example rock valgrind lint demo install clean
 
 all: $(SO)
 
@@ -88,7 +94,16 @@ build/%/okofdb/core.so: $(CORE_SRC) $(BIND_SRC) $(CORE_HDR) $(BIND_HDR)
 	$(CC) $(ALL_CFLAGS) $$($(PKG_CONFIG) --cflags $(call pc_name,$*)) -shared -o $@ \
 	  $(CORE_SRC) $(BIND_SRC) $(SNAPPY_LIBS) -lm
 
-test: ctest example spec-all asan rock hosts
+test: ctest example spec-all asan faults rock hosts
+
+$(FAULT_SHIM): spec/faults/shim.c
+	@mkdir -p $(@D)
+	$(CC) -shared -fPIC -O1 -o $@ spec/faults/shim.c -ldl
+
+# Fault injection: each libc call of open/put/get/del/each/keys/sweep is
+# made to fail in turn (ENOSPC, EIO, EACCES, EINTR, short transfers).
+faults: $(SO) $(FAULT_SHIM)
+	$(SPEC_ENV) LD_PRELOAD=$(CURDIR)/$(FAULT_SHIM) $(LUA) $(BUSTED) spec/faults/faults_spec.lua
 
 # The real hosts: nginx with the Lua module (2 workers), Neovim, and a C
 # program that embeds Lua 5.4 with okofdb linked in.
@@ -108,18 +123,18 @@ example: $(EXAMPLE)
 	$(EXAMPLE) $(SCRATCH)/example
 
 spec: $(SO)
-	$(SPEC_ENV) $(LUA) $(BUSTED) spec
+	$(SPEC_ENV) $(LUA) $(BUSTED) $(BUSTED_ARGS)
 
 # The whole suite under every installed Lua; fails if any run fails.
 spec-all: $(foreach l,$(HAVE_LUAS),build/$(l)/okofdb/core.so)
 	@set -e; for l in $(HAVE_LUAS); do \
 	  echo "== specs under $$l"; \
 	  LUA_PATH='$(SPEC_PATH)' LUA_CPATH="build/$$l/?.so;;" OKOF_LUA=$$l \
-	    $$l $(BUSTED) spec; \
+	    $$l $(BUSTED) $(BUSTED_ARGS); \
 	done
 
 asan: $(ASAN_SO)
-	$(SPEC_ENV) SPEC_CPATH= LUA_CPATH='build-asan/?.so;;' $(ASAN_ENV) $(LUA) $(BUSTED) spec
+	$(SPEC_ENV) SPEC_CPATH= LUA_CPATH='build-asan/?.so;;' $(ASAN_ENV) $(LUA) $(BUSTED) $(BUSTED_ARGS)
 
 # The rock: lint, build and install it offline into a private tree, then
 # run the specs against what was installed.
@@ -129,13 +144,13 @@ rock:
 	$(LUAROCKS) --lua-version $(LUA_VERSION) --tree $(ROCKTREE) make --no-doc okofdb-scm-1.rockspec
 	LUA_PATH='$(ROCKTREE)/share/lua/$(LUA_VERSION)/?.lua;spec/?.lua;;' \
 	LUA_CPATH='$(ROCKTREE)/lib/lua/$(LUA_VERSION)/?.so;;' OKOF_LUA=$(LUA) \
-	$(LUA) $(BUSTED) spec
+	$(LUA) $(BUSTED) $(BUSTED_ARGS)
 
 valgrind: $(SO) $(CTEST)
 	rm -rf $(SCRATCH)/vg && mkdir -p $(SCRATCH)/vg
 	valgrind --error-exitcode=99 --leak-check=full $(CTEST) $(SCRATCH)/vg/c
 	$(SPEC_ENV) valgrind --error-exitcode=99 --leak-check=full --trace-children=no \
-	  $(LUA) $(BUSTED) spec
+	  $(LUA) $(BUSTED) $(BUSTED_ARGS)
 
 lint:
 	$(LUAROCKS) lint okofdb-scm-1.rockspec
