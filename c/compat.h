@@ -15,6 +15,45 @@
 #define okof_newudata(L, size) lua_newuserdata((L), (size))
 #endif
 
+/* A userdata with one reference to another value (its user value), set
+ * from the stack top with okof_setref and pushed back with okof_getref.
+ * Before 5.3 a user value must be a table: the value is kept inside one. */
+#if LUA_VERSION_NUM >= 504
+#define okof_newudata_ref(L, size) lua_newuserdatauv((L), (size), 1)
+#define okof_setref(L, idx) ((void)lua_setiuservalue((L), (idx), 1))
+#define okof_getref(L, idx) ((void)lua_getiuservalue((L), (idx), 1))
+#elif LUA_VERSION_NUM == 503
+#define okof_newudata_ref(L, size) lua_newuserdata((L), (size))
+#define okof_setref(L, idx) lua_setuservalue((L), (idx))
+#define okof_getref(L, idx) ((void)lua_getuservalue((L), (idx)))
+#else
+#define okof_newudata_ref(L, size) lua_newuserdata((L), (size))
+#if LUA_VERSION_NUM == 502
+#define okof_setenv_(L, idx) lua_setuservalue((L), (idx))
+#define okof_getenv_(L, idx) lua_getuservalue((L), (idx))
+#else
+#define okof_setenv_(L, idx) ((void)lua_setfenv((L), (idx)))
+#define okof_getenv_(L, idx) lua_getfenv((L), (idx))
+#endif
+static void okof_setref(lua_State *L, int idx)
+{
+    idx = idx < 0 ? lua_gettop(L) + idx + 1 : idx;
+    lua_createtable(L, 1, 0);
+    lua_insert(L, -2);
+    lua_rawseti(L, -2, 1);
+    okof_setenv_(L, idx);
+}
+static void okof_getref(lua_State *L, int idx)
+{
+    okof_getenv_(L, idx);
+    if (lua_istable(L, -1))
+        lua_rawgeti(L, -1, 1);
+    else
+        lua_pushnil(L);
+    lua_remove(L, -2);
+}
+#endif
+
 /* Lua 5.1 lacks luaL_setfuncs (LuaJIT has it; ours serves both). */
 #if LUA_VERSION_NUM < 502
 static void okof_setfuncs(lua_State *L, const luaL_Reg *l, int nup)

@@ -31,6 +31,7 @@ typedef struct {
 
 typedef struct {
     okof_iter_t *it; /* NULL once finished or closed */
+    const char *fn;  /* "each" or "keys", for messages */
 } liter;
 
 /* ---- results ------------------------------------------------------------ */
@@ -355,6 +356,11 @@ static int l_del(lua_State *L)
 
 /* ---- each and keys ------------------------------------------------------ */
 
+/* A walk is a userdata that holds the core's iterator and, as its user
+ * value, the handle's userdata (so the handle outlives the walk). The
+ * iterator functions are shared, made once in luaopen: a closure per
+ * walk would be kept alive by LuaJIT's traces, and its walk with it. */
+
 static void iter_release(liter *it)
 {
     okof_iter_close(it->it);
@@ -369,6 +375,21 @@ static int iter_close(lua_State *L)
     return 0;
 }
 
+/* The walk at index 1 and its handle's userdata, pushed at index 2. */
+static liter *check_iter(lua_State *L, okof_t **db)
+{
+    liter *it = (liter *)luaL_checkudata(L, 1, ITER_META);
+    ldb *u;
+    lua_settop(L, 1);
+    okof_getref(L, 1);
+    u = (ldb *)lua_touserdata(L, 2);
+    if (u == NULL || u->db == NULL)
+        luaL_error(L, "calling '%s' iterator on a closed okofdb handle",
+                   it->fn);
+    *db = u->db;
+    return it;
+}
+
 /* The next key of the walk, or NULL at its end (the walk is released). */
 static const char *iter_key(lua_State *L, liter *it, okof_t *db, size_t *klen)
 {
@@ -378,22 +399,14 @@ static const char *iter_key(lua_State *L, liter *it, okof_t *db, size_t *klen)
         return key;
     iter_release(it);
     if (rc != OKOF_NOTFOUND)
-        luaL_error(L, "each %s: %s", okof_dir(db), okof_strerror(rc));
+        luaL_error(L, "%s %s: %s", it->fn, okof_dir(db), okof_strerror(rc));
     return NULL;
-}
-
-static okof_t *iter_db(lua_State *L)
-{
-    ldb *u = (ldb *)lua_touserdata(L, lua_upvalueindex(1));
-    if (u->db == NULL)
-        luaL_error(L, "iterating over a closed okofdb handle");
-    return u->db;
 }
 
 static int keys_next(lua_State *L)
 {
-    liter *it = (liter *)lua_touserdata(L, lua_upvalueindex(2));
-    okof_t *db = iter_db(L);
+    okof_t *db;
+    liter *it = check_iter(L, &db);
     size_t klen;
     const char *key = iter_key(L, it, db, &klen);
     if (key == NULL)
@@ -410,7 +423,7 @@ static int each_value(lua_State *L, okof_t *db, const char *key, size_t klen)
     size_t vlen = 0;
     int rc;
     lua_pushcfunction(L, push_span);
-    rc = read_value(L, lua_upvalueindex(1), db, key, klen, &val, &vlen);
+    rc = read_value(L, 2, db, key, klen, &val, &vlen);
     if (rc >= 0) {
         push_owned(L, val, vlen, rc);
         return 2;
@@ -423,16 +436,16 @@ static int each_value(lua_State *L, okof_t *db, const char *key, size_t klen)
 
 static int each_next(lua_State *L)
 {
-    liter *it = (liter *)lua_touserdata(L, lua_upvalueindex(2));
-    okof_t *db = iter_db(L);
-    luaL_checkstack(L, 6, NULL);
+    okof_t *db;
+    liter *it = check_iter(L, &db);
+    luaL_checkstack(L, 8, NULL);
     for (;;) {
         size_t klen;
         const char *key = iter_key(L, it, db, &klen);
         int n;
         if (key == NULL)
             return 0;
-        lua_settop(L, 0);
+        lua_settop(L, 2);
         lua_pushlstring(L, key, klen);
         n = each_value(L, db, key, klen);
         if (n > 0)
@@ -440,8 +453,10 @@ static int each_next(lua_State *L)
     }
 }
 
-/* iterator, nil, nil, closer: a break closes the walk at once on 5.4. */
-static int iter_start(lua_State *L, const char *fn, lua_CFunction next)
+/* iterator, walk, nil, walk: the walk is the closer, so a break closes
+ * it at once on 5.4; elsewhere its __gc does. The shared iterator
+ * function is the method's upvalue. */
+static int iter_start(lua_State *L, const char *fn)
 {
     okof_t *db = check_db(L, fn);
     size_t plen = 0;
@@ -451,17 +466,18 @@ static int iter_start(lua_State *L, const char *fn, lua_CFunction next)
     liter *it;
     int rc;
     lua_settop(L, 2);
-    it = (liter *)okof_newudata(L, sizeof *it); /* at index 3 */
+    it = (liter *)okof_newudata_ref(L, sizeof *it); /* at index 3 */
     it->it = NULL;
+    it->fn = fn;
     luaL_getmetatable(L, ITER_META);
-    lua_setmetatable(L, -2);
+    lua_setmetatable(L, 3);
+    lua_pushvalue(L, 1);
+    okof_setref(L, 3);
     rc = okof_iter_open(db, prefix, plen, &it->it);
     if (rc != 0)
-        return luaL_error(L, "each %s: %s", okof_dir(db), okof_strerror(rc));
-    lua_pushvalue(L, 1);
+        return luaL_error(L, "%s %s: %s", fn, okof_dir(db), okof_strerror(rc));
+    lua_pushvalue(L, lua_upvalueindex(1));
     lua_pushvalue(L, 3);
-    lua_pushcclosure(L, next, 2);
-    lua_pushnil(L);
     lua_pushnil(L);
     lua_pushvalue(L, 3);
     return 4;
@@ -469,12 +485,12 @@ static int iter_start(lua_State *L, const char *fn, lua_CFunction next)
 
 static int l_each(lua_State *L)
 {
-    return iter_start(L, "each", each_next);
+    return iter_start(L, "each");
 }
 
 static int l_keys(lua_State *L)
 {
-    return iter_start(L, "keys", keys_next);
+    return iter_start(L, "keys");
 }
 
 /* ---- sweep, close, metamethods ------------------------------------------ */
@@ -523,8 +539,7 @@ static int l_tostring(lua_State *L)
 
 static const luaL_Reg db_methods[] = {
     {"put", l_put},     {"get", l_get},     {"del", l_del},
-    {"each", l_each},   {"keys", l_keys},   {"sweep", l_sweep},
-    {"close", l_close}, {NULL, NULL}};
+    {"sweep", l_sweep}, {"close", l_close}, {NULL, NULL}};
 
 static const luaL_Reg db_meta[] = {
     {"__gc", l_close},
@@ -542,6 +557,12 @@ static void create_metas(lua_State *L)
     luaL_newmetatable(L, DB_META);
     luaL_setfuncs(L, db_meta, 0);
     luaL_newlib(L, db_methods);
+    lua_pushcfunction(L, each_next);
+    lua_pushcclosure(L, l_each, 1);
+    lua_setfield(L, -2, "each");
+    lua_pushcfunction(L, keys_next);
+    lua_pushcclosure(L, l_keys, 1);
+    lua_setfield(L, -2, "keys");
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
     luaL_newmetatable(L, ITER_META);
