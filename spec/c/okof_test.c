@@ -732,6 +732,159 @@ out:
 	okof_close(db);
 }
 
+static void test_add(void)
+{
+	okof_t *db = open_store("add", OKOF_CREATE | OKOF_SYNC, 2048);
+	unsigned char *big = compressible_bytes(100000);
+	int i, n_added = 0, n_exists = 0, n_other = 0;
+
+	if (!db || !big)
+		goto out;
+	CHECK(strcmp(okof_errname(OKOF_EXISTS), "EXISTS") == 0);
+	CHECK(okof_strerror(OKOF_EXISTS)[0] != '\0');
+
+	E(okof_add(db, S("k"), S("first")));
+	GET_IS(db, S("k"), S("first"));
+	RC(okof_add(db, S("k"), S("second")), OKOF_EXISTS);
+	GET_IS(db, S("k"), S("first"));
+	E(okof_put(db, S("k"), S("put")));
+	RC(okof_add(db, S("k"), S("third")), OKOF_EXISTS);
+	GET_IS(db, S("k"), S("put"));
+	E(okof_del(db, S("k")));
+	E(okof_add(db, S("k"), S("after del")));
+	GET_IS(db, S("k"), S("after del"));
+	E(okof_add(db, S("big"), big, 100000));
+	GET_IS(db, S("big"), big, 100000);
+	E(okof_add(db, S("Empty Value"), "", 0));
+	GET_IS(db, S("Empty Value"), "", 0);
+	RC(okof_add(db, "", 0, S("v")), OKOF_EBADKEY);
+	/* Something that is not a value at the name: it is not replaced. */
+	CHECK(mkdir(P("add", "adir"), 0755) == 0);
+	CHECK(okof_add(db, S("adir"), S("v")) != 0);
+	CHECK(count_prefixed(P("add", NULL), ".okof-tmp-") == 0);
+
+	/* Eight processes add one key at once: exactly one succeeds. */
+	{
+		pid_t pids[8];
+		char val[16];
+		int status;
+
+		fflush(NULL);
+		for (i = 0; i < 8; i++) {
+			pids[i] = fork();
+			if (pids[i] == 0) {
+				int rc;
+
+				snprintf(val, sizeof val, "writer %d", i);
+				rc = okof_add(db, S("race"), val, strlen(val));
+				okof_close(db);
+				free(big);
+				_exit(rc == 0 ? 0 : rc == OKOF_EXISTS ? 1 : 2);
+			}
+		}
+		for (i = 0; i < 8; i++) {
+			if (pids[i] <= 0 || waitpid(pids[i], &status, 0) != pids[i] ||
+			    !WIFEXITED(status))
+				n_other++;
+			else if (WEXITSTATUS(status) == 0)
+				n_added++;
+			else if (WEXITSTATUS(status) == 1)
+				n_exists++;
+			else
+				n_other++;
+		}
+		CHECK(n_added == 1 && n_exists == 7 && n_other == 0);
+		{
+			void *v = NULL;
+			size_t vlen = 0;
+
+			if (E(okof_get(db, S("race"), &v, &vlen)))
+				CHECK(vlen >= 8 && memcmp(v, "writer ", 7) == 0);
+			okof_free(v);
+		}
+	}
+	CHECK(count_prefixed(P("add", NULL), ".okof-tmp-") == 0);
+out:
+	free(big);
+	okof_close(db);
+}
+
+static void test_put_many(void)
+{
+	okof_t *db = open_store("many", OKOF_CREATE | OKOF_SYNC, 2048);
+	okof_t *nosync = open_store("many", 0, OKOF_NO_COMPRESS);
+	unsigned char *big = compressible_bytes(100000);
+	okof_kv items[4];
+	size_t written;
+
+	if (!db || !nosync || !big)
+		goto out;
+	items[0].key = "a";
+	items[0].klen = 1;
+	items[0].val = "one";
+	items[0].vlen = 3;
+	items[1].key = "B b";
+	items[1].klen = 3;
+	items[1].val = big;
+	items[1].vlen = 100000;
+	items[2].key = "c";
+	items[2].klen = 1;
+	items[2].val = "";
+	items[2].vlen = 0;
+	items[3].key = "d\0";
+	items[3].klen = 2;
+	items[3].val = "four";
+	items[3].vlen = 4;
+
+	written = 99;
+	E(okof_put_many(db, items, 4, &written));
+	CHECK(written == 4);
+	GET_IS(db, S("a"), S("one"));
+	GET_IS(db, S("B b"), big, 100000);
+	GET_IS(db, S("c"), "", 0);
+	GET_IS(db, S("d\0"), S("four"));
+	CHECK(count_prefixed(P("many", NULL), ".okof-tmp-") == 0);
+
+	/* Nothing to do; a NULL count; the other handle. */
+	written = 99;
+	E(okof_put_many(db, items, 0, &written));
+	CHECK(written == 0);
+	items[0].val = "uno";
+	E(okof_put_many(nosync, items, 1, NULL));
+	GET_IS(db, S("a"), S("uno"));
+
+	/* A bad key anywhere: nothing is written. */
+	items[0].val = "bad batch";
+	items[2].klen = 0;
+	written = 99;
+	RC(okof_put_many(db, items, 4, &written), OKOF_EBADKEY);
+	CHECK(written == 0);
+	GET_IS(db, S("a"), S("uno"));
+	items[2].klen = 1;
+
+	/* A directory at the third key: the first two are renamed into
+	 * place, the rest keep their old values, no temporary file stays. */
+	E(okof_del(db, S("c")));
+	CHECK(mkdir(P("many", "c"), 0755) == 0);
+	items[0].val = "new a";
+	items[0].vlen = 5;
+	items[1].val = "new b";
+	items[1].vlen = 5;
+	items[3].val = "new d";
+	items[3].vlen = 5;
+	written = 99;
+	RC(okof_put_many(db, items, 4, &written), -EISDIR);
+	CHECK(written == 2);
+	GET_IS(db, S("a"), S("new a"));
+	GET_IS(db, S("B b"), S("new b"));
+	GET_IS(db, S("d\0"), S("four"));
+	CHECK(count_prefixed(P("many", NULL), ".okof-tmp-") == 0);
+out:
+	free(big);
+	okof_close(nosync);
+	okof_close(db);
+}
+
 static void test_notfound_del(void)
 {
 	okof_t *db = open_store("del", OKOF_CREATE, 2048);
@@ -1388,6 +1541,8 @@ int main(int argc, char **argv)
 	test_roundtrip();
 	test_notfound_del();
 	test_get_buf();
+	test_add();
+	test_put_many();
 	test_keys();
 	test_iter();
 	test_sweep();
