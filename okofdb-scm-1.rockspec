@@ -37,7 +37,12 @@ build = {
    modules = {
       ["okofdb.core"] = {
          sources = {
+            "c/lua_args.c",
+            "c/lua_codec.c",
+            "c/lua_iter.c",
             "c/lua_okofdb.c",
+            "c/lua_ops.c",
+            "c/lua_values.c",
             "c/okof.c",
             "c/okof_crc32c.c",
             "c/okof_err.c",
@@ -45,6 +50,7 @@ build = {
             "c/okof_io.c",
             "c/okof_iter.c",
             "c/okof_load.c",
+            "c/okof_write.c",
             "c/okof_key.c",
          },
          incdirs = { "c", "$(SNAPPY_INCDIR)" },

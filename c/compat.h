@@ -35,7 +35,7 @@
 #define okof_setenv_(L, idx) ((void)lua_setfenv((L), (idx)))
 #define okof_getenv_(L, idx) lua_getfenv((L), (idx))
 #endif
-static void okof_setref(lua_State *L, int idx)
+static inline void okof_setref(lua_State *L, int idx)
 {
     idx = idx < 0 ? lua_gettop(L) + idx + 1 : idx;
     lua_createtable(L, 1, 0);
@@ -43,7 +43,7 @@ static void okof_setref(lua_State *L, int idx)
     lua_rawseti(L, -2, 1);
     okof_setenv_(L, idx);
 }
-static void okof_getref(lua_State *L, int idx)
+static inline void okof_getref(lua_State *L, int idx)
 {
     okof_getenv_(L, idx);
     if (lua_istable(L, -1))
@@ -56,7 +56,7 @@ static void okof_getref(lua_State *L, int idx)
 
 /* Lua 5.1 lacks luaL_setfuncs (LuaJIT has it; ours serves both). */
 #if LUA_VERSION_NUM < 502
-static void okof_setfuncs(lua_State *L, const luaL_Reg *l, int nup)
+static inline void okof_setfuncs(lua_State *L, const luaL_Reg *l, int nup)
 {
     (void)nup;
     for (; l->name != NULL; l++) {
@@ -76,7 +76,7 @@ static void okof_setfuncs(lua_State *L, const luaL_Reg *l, int nup)
 #if LUA_VERSION_NUM >= 502
 #define okof_testudata luaL_testudata
 #else
-static void *okof_testudata(lua_State *L, int idx, const char *tname)
+static inline void *okof_testudata(lua_State *L, int idx, const char *tname)
 {
     void *p = lua_touserdata(L, idx);
     int same;

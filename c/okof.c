@@ -1,6 +1,5 @@
-/* okof.c -- open/close, put/get/del and sweep: the order of operations
- * that makes them atomic and durable. Syscalls are okof_io's, bytes on
- * disk okof_frame's, names okof_key's. */
+/* okof.c -- open/close, get/del and sweep (writes are okof_write.c's).
+ * Syscalls are okof_io's, bytes on disk okof_frame's, names okof_key's. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,9 +10,6 @@
 #include "okof_io.h"
 #include "okof_key.h"
 #include "okof_load.h"
-
-/* How many taken temporary names put tries before giving up. */
-#define TMP_TRIES 64
 
 /* ---- handles ------------------------------------------------------------ */
 
@@ -56,67 +52,6 @@ const char *okof_dir(const okof_t *db)
 void okof_free(void *p)
 {
     free(p);
-}
-
-/* ---- put ---------------------------------------------------------------- */
-
-static int sink_fd(void *ud, struct iovec *iov, int iovcnt)
-{
-    return okof__io_writev(*(int *)ud, iov, iovcnt);
-}
-
-/* The compression buffer, when this value will need it. */
-static int need_scratch(okof_t *db, size_t vlen)
-{
-    if (vlen < db->compress_min || db->scratch != NULL)
-        return 0;
-    db->scratch = malloc(okof__frame_scratch_size());
-    return db->scratch ? 0 : -ENOMEM;
-}
-
-/* Create a temporary file under a name no other writer uses. */
-static int create_tmp(okof_t *db, char *tmp)
-{
-    long pid = okof__io_pid();
-    int i, fd = -EEXIST;
-    for (i = 0; i < TMP_TRIES && fd == -EEXIST; i++) {
-        okof__tmp_name(tmp, pid, db->serial++);
-        fd = okof__io_create(db->dfd, tmp);
-    }
-    return fd;
-}
-
-/* Write the value file and make it durable when asked; closes fd. */
-static int fill_tmp(okof_t *db, int fd, const void *val, size_t vlen)
-{
-    int rc = okof__frame_encode(val, vlen, db->compress_min, db->scratch,
-                                sink_fd, &fd);
-    int crc;
-    if (rc == 0 && (db->flags & OKOF_SYNC))
-        rc = okof__io_fsync(fd);
-    crc = okof__io_close(fd);
-    return rc ? rc : crc;
-}
-
-int okof_put(okof_t *db, const void *key, size_t klen, const void *val,
-             size_t vlen)
-{
-    char name[OKOF__NAME_BUF], tmp[OKOF__NAME_BUF];
-    int rc = okof__key_encode(key, klen, name), fd;
-    if (rc < 0)
-        return rc;
-    if ((rc = need_scratch(db, vlen)) != 0)
-        return rc;
-    if ((fd = create_tmp(db, tmp)) < 0)
-        return fd;
-    rc = fill_tmp(db, fd, val, vlen);
-    if (rc == 0)
-        rc = okof__io_rename(db->dfd, tmp, name);
-    if (rc) {
-        okof__io_unlink(db->dfd, tmp);
-        return rc;
-    }
-    return (db->flags & OKOF_SYNC) ? okof__io_fsync_dir(db->dfd) : 0;
 }
 
 /* ---- get and del -------------------------------------------------------- */

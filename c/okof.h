@@ -42,6 +42,7 @@ extern "C" {
 #define OKOF_NOTFOUND (-30001) /* no value for the key / end of iteration */
 #define OKOF_CORRUPT (-30002)  /* a value file failed verification */
 #define OKOF_EBADKEY (-30003)  /* empty key, or its file name is too long */
+#define OKOF_EXISTS (-30004)   /* okof_add: the key already has a value */
 
 /* Keys up to this many bytes are always accepted, whatever their bytes. */
 #define OKOF_KEY_SAFE_MAX 80
@@ -100,6 +101,41 @@ const char *okof_dir(const okof_t *db);
  */
 int okof_put(okof_t *db, const void *key, size_t klen, const void *val,
              size_t vlen);
+
+/*
+ * okof_add -- store `val` under `key` only if the key has no value: the
+ * value appears atomically, and of several writers (in any processes)
+ * adding one key at once exactly one succeeds. Durable as okof_put.
+ * Returns 0 (stored), OKOF_EXISTS (the key already had a value; nothing
+ * changed), or the errors of okof_put; -EPERM or -ENOTSUP where the file
+ * system has no hard links.
+ */
+int okof_add(okof_t *db, const void *key, size_t klen, const void *val,
+             size_t vlen);
+
+/* One key and its value, for okof_put_many. */
+typedef struct okof_kv {
+    const void *key;
+    size_t klen;
+    const void *val;
+    size_t vlen;
+} okof_kv;
+
+/*
+ * okof_put_many -- store n values at once. Every value is written to its
+ * temporary file (made durable with OKOF_SYNC), then each is renamed over
+ * its key, then (OKOF_SYNC) the directory is made durable once: each key is
+ * atomic as with okof_put, the batch is durable when 0 is returned, and a
+ * batch costs one directory flush instead of n. The keys are not changed
+ * as one unit: a crash may leave some renamed and some not.
+ *   written  receives how many items, from the first, were renamed into
+ *            place (n on success; may be NULL). On failure the others keep
+ *            their old values and no temporary file remains; only when the
+ *            final directory fsync fails is *written == n with an error.
+ * Errors: OKOF_EBADKEY (nothing written), and those of okof_put.
+ */
+int okof_put_many(okof_t *db, const okof_kv *items, size_t n,
+                  size_t *written);
 
 /*
  * okof_get -- read the value of `key`.

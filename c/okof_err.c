@@ -51,6 +51,8 @@ const char *okof_strerror(int rc)
         return "value file is corrupt (failed verification)";
     case OKOF_EBADKEY:
         return "invalid key (empty, or its file name would exceed 255 bytes)";
+    case OKOF_EXISTS:
+        return "the key already has a value";
     default:
         return rc < 0 ? strerror(-rc) : "unknown result code";
     }
@@ -68,6 +70,8 @@ const char *okof_errname(int rc)
         return "CORRUPT";
     case OKOF_EBADKEY:
         return "EBADKEY";
+    case OKOF_EXISTS:
+        return "EXISTS";
     }
     for (i = 0; i < sizeof errnames / sizeof errnames[0]; i++)
         if (errnames[i].code == -rc)

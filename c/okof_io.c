@@ -163,6 +163,15 @@ int okof__io_rename(int dfd, const char *from, const char *to)
     return rc < 0 ? neg_errno() : 0;
 }
 
+int okof__io_link(int dfd, const char *from, const char *to)
+{
+    int rc;
+    do
+        rc = linkat(dfd, from, dfd, to, 0);
+    while (rc < 0 && errno == EINTR);
+    return rc < 0 ? neg_errno() : 0;
+}
+
 int okof__io_unlink(int dfd, const char *name)
 {
     int rc;

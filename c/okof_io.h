@@ -30,8 +30,10 @@ int okof__io_fsync_dir(int dfd);
 /* Close fd; 0 or -errno (EINTR counts as closed, as on Linux). */
 int okof__io_close(int fd);
 
-/* renameat(dfd, from, dfd, to) and unlinkat(dfd, name, 0). */
+/* renameat(dfd, from, dfd, to), linkat(dfd, from, dfd, to, 0) and
+ * unlinkat(dfd, name, 0). */
 int okof__io_rename(int dfd, const char *from, const char *to);
+int okof__io_link(int dfd, const char *from, const char *to);
 int okof__io_unlink(int dfd, const char *name);
 
 /* Open `name` in dfd for reading, never following a symbolic link

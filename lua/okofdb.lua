@@ -6,6 +6,7 @@ local core = require("okofdb.core")
 local M = {
   _VERSION = core._VERSION,
   open = core.open,
+  codec = core.codec,
 }
 
 return M

@@ -1,0 +1,84 @@
+/*
+ * lua_okofdb.h -- what the files of the Lua binding share. The binding is
+ * the lua_*.c files: the only ones that include Lua headers. Programming
+ * errors raise; operational errors return nil, msg, code.
+ */
+#ifndef OKOF_LUA_OKOFDB_H
+#define OKOF_LUA_OKOFDB_H
+
+#include <stddef.h>
+
+#include "compat.h"
+#include "okof.h"
+
+#define DB_META "okofdb.db"
+#define ITER_META "okofdb.iter"
+
+/* Each handle's read buffer: a value of up to 64 KiB, compressed or not,
+ * is read and decoded in it without an allocation. */
+#define READ_BUF (2 * (65536 + 64))
+
+enum { CODEC_NONE, CODEC_BUILTIN, CODEC_CUSTOM };
+
+/* The userdata of a handle. Its user value is the codec table, if any. */
+typedef struct {
+    okof_t *db;          /* NULL once closed */
+    unsigned char *rbuf; /* READ_BUF bytes, made on first read */
+    int codec;           /* CODEC_* */
+} ldb;
+
+/* ---- lua_args.c: arguments and results ---------------------------------- */
+
+/* Raise "bad argument #arg to 'fn' (what: msg)"; arguments are counted as
+ * in a method call, db:put(key, value): key is #1. */
+int okof__l_argerror(lua_State *L, int arg, const char *fn, const char *what,
+                     const char *msg);
+/* The value at stack index idx (argument number arg) is not a `want`. */
+int okof__l_typeerror(lua_State *L, int idx, int arg, const char *fn,
+                      const char *what, const char *want);
+/* The handle at index 1, open or closed; raises for anything else. */
+ldb *okof__l_toldb(lua_State *L, const char *fn);
+/* The open store of the handle at index 1; raises when it is closed. */
+okof_t *okof__l_checkdb(lua_State *L, const char *fn);
+/* A string argument; numbers are converted as Lua does. */
+const char *okof__l_checkstr(lua_State *L, int idx, int arg, const char *fn,
+                             const char *what, size_t *len);
+/* A non-empty key at index idx (argument number arg). */
+const char *okof__l_checkkey(lua_State *L, int idx, int arg, const char *fn,
+                             size_t *len);
+/* Raise for a key whose file name would be too long. */
+int okof__l_keytoolong(lua_State *L, int arg, const char *fn);
+/* Push nil, "<op> "<key>" in <dir>: <text>", code and return 3; key may
+ * be NULL. With detail (a decoding failure), the text is detail and the
+ * code "EDECODE". */
+int okof__l_fail(lua_State *L, int rc, const char *op, const char *dir,
+                 const char *key, size_t klen, const char *detail);
+
+/* ---- lua_values.c: values through the codec ----------------------------- */
+
+/* The bytes to store for the value at idx: the string itself without a
+ * codec, else its encoding, left on the stack top. Raises for a value the
+ * codec cannot encode. udx: the handle's userdata. */
+const char *okof__l_tobytes(lua_State *L, int udx, int idx, int arg,
+                            const char *fn, size_t *len);
+/* Read key's value and push it (decoded): returns 1; 0 (nothing pushed)
+ * when the key has no value; -1 after pushing nil, msg, code. */
+int okof__l_read(lua_State *L, int udx, const char *fn, const char *key,
+                 size_t klen);
+
+/* ---- lua_ops.c, lua_iter.c: the methods --------------------------------- */
+
+int okof__l_put(lua_State *L);
+int okof__l_get(lua_State *L);
+int okof__l_del(lua_State *L);
+int okof__l_add(lua_State *L);
+int okof__l_put_many(lua_State *L);
+int okof__l_sweep(lua_State *L);
+/* each and keys: the shared iterator function is upvalue 1. */
+int okof__l_each(lua_State *L);
+int okof__l_keys(lua_State *L);
+int okof__l_each_next(lua_State *L);
+int okof__l_keys_next(lua_State *L);
+int okof__l_iter_close(lua_State *L);
+
+#endif

@@ -1,0 +1,164 @@
+/* lua_ops.c -- the methods that read and write single keys, put_many, and
+ * sweep. */
+#include "lua_okofdb.h"
+
+/* After a write: true, or raise for a key too long, or nil, msg, code. */
+static int write_result(lua_State *L, int rc, const char *fn, okof_t *db,
+                        const char *key, size_t klen)
+{
+    if (rc == OKOF_EBADKEY)
+        okof__l_keytoolong(L, 1, fn);
+    if (rc != 0)
+        return okof__l_fail(L, rc, fn, okof_dir(db), key, klen, NULL);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+int okof__l_put(lua_State *L)
+{
+    okof_t *db = okof__l_checkdb(L, "put");
+    size_t klen, vlen;
+    const char *key = okof__l_checkkey(L, 2, 1, "put", &klen);
+    const char *val = okof__l_tobytes(L, 1, 3, 2, "put", &vlen);
+    return write_result(L, okof_put(db, key, klen, val, vlen), "put", db, key,
+                        klen);
+}
+
+int okof__l_add(lua_State *L)
+{
+    okof_t *db = okof__l_checkdb(L, "add");
+    size_t klen, vlen;
+    const char *key = okof__l_checkkey(L, 2, 1, "add", &klen);
+    const char *val = okof__l_tobytes(L, 1, 3, 2, "add", &vlen);
+    int rc = okof_add(db, key, klen, val, vlen);
+    if (rc == OKOF_EXISTS) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    return write_result(L, rc, "add", db, key, klen);
+}
+
+int okof__l_get(lua_State *L)
+{
+    size_t klen;
+    const char *key;
+    int n;
+    okof__l_checkdb(L, "get");
+    key = okof__l_checkkey(L, 2, 1, "get", &klen);
+    n = okof__l_read(L, 1, "get", key, klen);
+    if (n == 0)
+        lua_pushnil(L);
+    return n < 0 ? 3 : 1;
+}
+
+int okof__l_del(lua_State *L)
+{
+    okof_t *db = okof__l_checkdb(L, "del");
+    size_t klen;
+    const char *key = okof__l_checkkey(L, 2, 1, "del", &klen);
+    int rc = okof_del(db, key, klen);
+    if (rc == OKOF_EBADKEY)
+        okof__l_keytoolong(L, 1, "del");
+    if (rc != 0 && rc != OKOF_NOTFOUND)
+        return okof__l_fail(L, rc, "del", okof_dir(db), key, klen, NULL);
+    lua_pushboolean(L, rc == 0);
+    return 1;
+}
+
+/* ---- put_many ----------------------------------------------------------- */
+
+static size_t count_pairs(lua_State *L, int idx)
+{
+    size_t n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+        lua_pop(L, 1);
+        n++;
+    }
+    return n;
+}
+
+/* Fill items[i] from the pair at -2/-1; the key's and value's strings are
+ * kept alive in the anchor table at index 4. */
+static void take_pair(lua_State *L, okof_kv *it, size_t i)
+{
+    int t = lua_type(L, -2), top = lua_gettop(L);
+    if (t != LUA_TSTRING && t != LUA_TNUMBER)
+        okof__l_argerror(L, 1, "put_many", "items",
+                         lua_pushfstring(L, "keys must be strings, got %s",
+                                         luaL_typename(L, -2)));
+    lua_pushvalue(L, -2); /* converting a copy keeps lua_next's key intact */
+    it->key = lua_tolstring(L, -1, &it->klen);
+    if (it->klen == 0)
+        okof__l_argerror(L, 1, "put_many", "items", "a key is empty");
+    lua_rawseti(L, 4, (int)(2 * i + 1));
+    it->val = okof__l_tobytes(L, 1, top, 1, "put_many", &it->vlen);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, 4, (int)(2 * i + 2));
+    lua_settop(L, top);
+}
+
+/* The keys of the first n items, as a list. */
+static void push_written(lua_State *L, const okof_kv *items, size_t n)
+{
+    size_t i;
+    lua_createtable(L, (int)n, 0);
+    for (i = 0; i < n; i++) {
+        lua_pushlstring(L, (const char *)items[i].key, items[i].klen);
+        lua_rawseti(L, -2, (int)(i + 1));
+    }
+}
+
+int okof__l_put_many(lua_State *L)
+{
+    okof_t *db = okof__l_checkdb(L, "put_many");
+    size_t n, i = 0, written = 0;
+    okof_kv *items;
+    int rc;
+    if (!lua_istable(L, 2))
+        okof__l_typeerror(L, 2, 1, "put_many", "items", "table");
+    lua_settop(L, 2);
+    n = count_pairs(L, 2);
+    items = (okof_kv *)okof_newudata(L, (n ? n : 1) * sizeof *items); /* 3 */
+    lua_createtable(L, (int)(2 * n), 0); /* 4: anchors the strings */
+    lua_pushnil(L);
+    while (i < n && lua_next(L, 2) != 0) {
+        take_pair(L, &items[i], i);
+        lua_pop(L, 1);
+        i++;
+    }
+    rc = okof_put_many(db, items, i, &written);
+    if (rc == OKOF_EBADKEY)
+        okof__l_argerror(L, 1, "put_many", "items",
+                         "a key is too long: its file name would exceed 255 bytes");
+    if (rc == 0) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    okof__l_fail(L, rc, "put_many", okof_dir(db), NULL, 0, NULL);
+    push_written(L, items, written);
+    return 4;
+}
+
+/* ---- sweep -------------------------------------------------------------- */
+
+int okof__l_sweep(lua_State *L)
+{
+    okof_t *db = okof__l_checkdb(L, "sweep");
+    lua_Number max_age = 3600;
+    size_t removed = 0;
+    int rc;
+    if (!lua_isnoneornil(L, 2)) {
+        if (lua_type(L, 2) != LUA_TNUMBER)
+            okof__l_typeerror(L, 2, 1, "sweep", "max_age", "number");
+        max_age = lua_tonumber(L, 2);
+    }
+    if (!(max_age >= 0))
+        okof__l_argerror(L, 1, "sweep", "max_age",
+                         "must be a non-negative number");
+    rc = okof_sweep(db, (double)max_age, &removed);
+    if (rc != 0)
+        return okof__l_fail(L, rc, "sweep", okof_dir(db), NULL, 0, NULL);
+    okof_pushcount(L, removed);
+    return 1;
+}

@@ -1,0 +1,121 @@
+/* lua_values.c -- values between Lua and the store: strings as they are,
+ * or through the handle's codec. No heap memory is held across a call
+ * that can raise: a value the core allocated is pushed in protected mode
+ * and freed before any error goes on. */
+#include <stdlib.h>
+
+#include "lua_codec.h"
+#include "lua_okofdb.h"
+
+/* Encode the value at idx with the codec table that is the user value of
+ * the handle at udx; leaves the bytes on the stack top. */
+static void encode_custom(lua_State *L, int udx, int idx, const char *fn)
+{
+    okof_getref(L, udx);
+    lua_getfield(L, -1, "encode");
+    lua_pushvalue(L, idx);
+    lua_call(L, 1, 1);
+    lua_remove(L, -2);
+    if (lua_type(L, -1) != LUA_TSTRING)
+        luaL_error(L, "%s: the codec's encode returned a %s, not a string", fn,
+                   luaL_typename(L, -1));
+}
+
+const char *okof__l_tobytes(lua_State *L, int udx, int idx, int arg,
+                            const char *fn, size_t *len)
+{
+    ldb *u = (ldb *)lua_touserdata(L, udx);
+    if (u->codec == CODEC_NONE)
+        return okof__l_checkstr(L, idx, arg, fn, "value", len);
+    if (lua_isnoneornil(L, idx))
+        okof__l_argerror(L, arg, fn, "value", "must not be nil");
+    if (u->codec == CODEC_BUILTIN)
+        okof__codec_encode(L, idx, fn, arg);
+    else
+        encode_custom(L, udx, idx, fn);
+    return lua_tolstring(L, -1, len);
+}
+
+struct span {
+    const void *p;
+    size_t n;
+};
+
+/* Protected: (span, handle) -> the value, decoded by the handle's codec. */
+static int push_value(lua_State *L)
+{
+    const struct span *s = (const struct span *)lua_touserdata(L, 1);
+    ldb *u = (ldb *)lua_touserdata(L, 2);
+    if (u->codec == CODEC_BUILTIN) {
+        okof__codec_decode(L, s->p, s->n);
+        return 1;
+    }
+    if (u->codec == CODEC_CUSTOM) {
+        okof_getref(L, 2);
+        lua_getfield(L, -1, "decode");
+    }
+    lua_pushlstring(L, (const char *)s->p, s->n);
+    if (u->codec == CODEC_CUSTOM)
+        lua_call(L, 1, 1);
+    return 1;
+}
+
+/* okof_get_buf through the handle's read buffer (made here on first use;
+ * without it, values come from the heap). */
+static int get(ldb *u, const char *key, size_t klen, void **val, size_t *vlen,
+               int *allocated)
+{
+    if (u->rbuf == NULL)
+        u->rbuf = (unsigned char *)malloc(READ_BUF);
+    return okof_get_buf(u->db, key, klen, u->rbuf, u->rbuf ? READ_BUF : 0,
+                        val, vlen, allocated);
+}
+
+/* The protected push of a value read; decoding errors become results. */
+static int push_read(lua_State *L, int udx, const char *fn, const char *key,
+                     size_t klen, void *val, size_t vlen, int allocated)
+{
+    ldb *u = (ldb *)lua_touserdata(L, udx);
+    struct span s;
+    int rc;
+    s.p = val;
+    s.n = vlen;
+    lua_pushlightuserdata(L, &s);
+    lua_pushvalue(L, udx);
+    rc = lua_pcall(L, 2, 1, 0);
+    if (allocated)
+        okof_free(val);
+    if (rc == 0)
+        return 1;
+    if (u->codec == CODEC_NONE) /* out of memory for a plain string */
+        lua_error(L);
+    okof__l_fail(L, 0, fn, okof_dir(u->db), key, klen, lua_tostring(L, -1));
+    lua_remove(L, -4); /* the error message under nil, msg, code */
+    return -1;
+}
+
+int okof__l_read(lua_State *L, int udx, const char *fn, const char *key,
+                 size_t klen)
+{
+    ldb *u = (ldb *)lua_touserdata(L, udx);
+    void *val = NULL;
+    size_t vlen = 0;
+    int allocated = 0, rc;
+    luaL_checkstack(L, 8, NULL);
+    lua_pushcfunction(L, push_value); /* may allocate: before the read */
+    rc = get(u, key, klen, &val, &vlen, &allocated);
+    if (rc == 0 && !allocated && u->codec == CODEC_NONE) {
+        lua_pop(L, 1); /* in the handle's buffer: nothing to free */
+        lua_pushlstring(L, (const char *)val, vlen);
+        return 1;
+    }
+    if (rc == 0)
+        return push_read(L, udx, fn, key, klen, val, vlen, allocated);
+    lua_pop(L, 1);
+    if (rc == OKOF_EBADKEY)
+        okof__l_keytoolong(L, 1, fn);
+    if (rc == OKOF_NOTFOUND)
+        return 0;
+    okof__l_fail(L, rc, fn, okof_dir(u->db), key, klen, NULL);
+    return -1;
+}
