@@ -95,7 +95,7 @@ build/%/okofdb/core.so: $(CORE_SRC) $(BIND_SRC) $(CORE_HDR) $(BIND_HDR)
 	$(CC) $(ALL_CFLAGS) $$($(PKG_CONFIG) --cflags $(call pc_name,$*)) -shared -o $@ \
 	  $(CORE_SRC) $(BIND_SRC) $(SNAPPY_LIBS) -lm
 
-test: ctest example spec-all asan faults rock hosts
+test: ctest example spec-all asan faults rock hosts fuzz
 
 $(FAULT_SHIM): spec/faults/shim.c
 	@mkdir -p $(@D)
@@ -166,3 +166,6 @@ install:
 
 clean:
 	rm -rf build build-asan okofdb c/*.o
+
+# libFuzzer targets: the value decoder and the key codec (FUZZ_SECONDS each).
+include fuzz/fuzz.mk
