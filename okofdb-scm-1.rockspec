@@ -59,4 +59,9 @@ build = {
       },
       okofdb = "lua/okofdb.lua",
    },
+   install = {
+      bin = {
+         okofdb = "bin/okofdb",
+      },
+   },
 }
