@@ -53,7 +53,7 @@ ASAN_ENV  = LD_PRELOAD='$(ASAN_RT)' ASAN_OPTIONS=detect_leaks=1:exitcode=86 \
 
 # The spec files every interpreter runs; spec/faults needs its shim
 # preloaded and runs on its own (make faults).
-BUSTED_ARGS = --exclude-pattern=faults_spec spec
+BUSTED_ARGS = --exclude-pattern=faults_spec --exclude-tags=slow spec
 
 FAULT_SHIM = build/faults/shim.so
 
@@ -65,7 +65,7 @@ LUAS      ?= lua5.1 lua5.2 lua5.3 lua5.4 luajit
 HAVE_LUAS  = $(foreach l,$(LUAS),$(if $(shell command -v $(l) 2>/dev/null),$(l)))
 pc_name    = $(if $(filter luajit,$(1)),luajit,$(1))
 
-.PHONY: all test hosts faults spec spec-all asan ctest example rock valgrind lint demo install clean
+.PHONY: all test hosts faults reliability spec spec-all asan ctest example rock valgrind lint demo install clean
 
 all: $(SO)
 
@@ -166,6 +166,26 @@ install:
 
 clean:
 	rm -rf build build-asan okofdb c/*.o
+
+# The reliability run: the slow specs (500 SIGKILLs, 4 writers and 4
+# readers for 10 s), strace order, hostile directories, bad input,
+# corruption and fault injection; RELIABILITY.md is made from its log.
+REL_LOG = build/reliability.log
+REL_ENV = $(SPEC_ENV) OKOF_RELIABILITY_LOG=$(CURDIR)/$(REL_LOG)
+# $(call rel_step,NAME,COMMAND): run it, keep its output, log its status
+rel_step = $(2) >build/reliability-$(1).out 2>&1; \
+  echo "RELIABILITY run.$(1)=$$?" >>$(REL_LOG); cat build/reliability-$(1).out
+
+reliability: $(SO) $(FAULT_SHIM)
+	@mkdir -p build && rm -f $(REL_LOG) build/reliability-*.out
+	$(call rel_step,slow,$(REL_ENV) $(LUA) $(BUSTED) --tags=slow spec/reliability)
+	$(call rel_step,quick,$(REL_ENV) $(LUA) $(BUSTED) --exclude-tags=slow spec/reliability)
+	$(call rel_step,corruption,$(REL_ENV) $(LUA) $(BUSTED) spec/corruption_spec.lua)
+	$(call rel_step,faults,OKOF_RELIABILITY_LOG=$(CURDIR)/$(REL_LOG) $(MAKE) --no-print-directory faults)
+	$(LUA) tools/reliability_report.lua --log $(REL_LOG) --out RELIABILITY.md \
+	  --command 'make reliability' --fuzz-dir build/fuzz \
+	  --step slow=build/reliability-slow.out --step quick=build/reliability-quick.out \
+	  --step corruption=build/reliability-corruption.out --step faults=build/reliability-faults.out
 
 # libFuzzer targets: the value decoder and the key codec (FUZZ_SECONDS each).
 include fuzz/fuzz.mk

@@ -20,6 +20,7 @@ int okof__l_put(lua_State *L)
     size_t klen, vlen;
     const char *key = okof__l_checkkey(L, 2, 1, "put", &klen);
     const char *val = okof__l_tobytes(L, 1, 3, 2, "put", &vlen);
+    db = okof__l_checkdb(L, "put"); /* a codec may have closed it */
     return write_result(L, okof_put(db, key, klen, val, vlen), "put", db, key,
                         klen);
 }
@@ -30,7 +31,9 @@ int okof__l_add(lua_State *L)
     size_t klen, vlen;
     const char *key = okof__l_checkkey(L, 2, 1, "add", &klen);
     const char *val = okof__l_tobytes(L, 1, 3, 2, "add", &vlen);
-    int rc = okof_add(db, key, klen, val, vlen);
+    int rc;
+    db = okof__l_checkdb(L, "add"); /* a codec may have closed it */
+    rc = okof_add(db, key, klen, val, vlen);
     if (rc == OKOF_EXISTS) {
         lua_pushboolean(L, 0);
         return 1;
@@ -127,6 +130,7 @@ int okof__l_put_many(lua_State *L)
         lua_pop(L, 1);
         i++;
     }
+    db = okof__l_checkdb(L, "put_many"); /* a codec may have closed it */
     rc = okof_put_many(db, items, i, &written);
     if (rc == OKOF_EBADKEY)
         okof__l_argerror(L, 1, "put_many", "items",

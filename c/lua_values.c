@@ -89,7 +89,8 @@ static int push_read(lua_State *L, int udx, const char *fn, const char *key,
         return 1;
     if (u->codec == CODEC_NONE) /* out of memory for a plain string */
         lua_error(L);
-    okof__l_fail(L, 0, fn, okof_dir(u->db), key, klen, lua_tostring(L, -1));
+    okof__l_fail(L, 0, fn, u->db ? okof_dir(u->db) : "a closed handle", key,
+                 klen, lua_tostring(L, -1));
     lua_remove(L, -4); /* the error message under nil, msg, code */
     return -1;
 }

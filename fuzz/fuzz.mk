@@ -39,7 +39,7 @@ fuzz: $(FUZZ_DIR)/fuzz_decode $(FUZZ_DIR)/fuzz_key $(FUZZ_DIR)/fuzz_codec
 	    mkdir -p $(FUZZ_DIR)/corpus-$$t; \
 	    cp fuzz/corpus/$$t/* $(FUZZ_DIR)/corpus-$$t/; \
 	    echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
-	    $(FUZZ_DIR)/fuzz_$$t $(FUZZ_RUN) $(FUZZ_DIR)/corpus-$$t; \
+	    $(FUZZ_DIR)/fuzz_$$t $(FUZZ_RUN) $(FUZZ_DIR)/corpus-$$t >$(FUZZ_DIR)/fuzz_$$t.log 2>&1 || { tail -n 60 $(FUZZ_DIR)/fuzz_$$t.log; exit 1; }; tail -n 8 $(FUZZ_DIR)/fuzz_$$t.log; \
 	done
 
 .PHONY: fuzz

@@ -4,6 +4,7 @@
 -- real value files, and a catalogue of hand-built invalid files.
 local H = require("helpers")
 local okofdb = require("okofdb")
+local RL = require("reliability.rlog")
 
 local byte, char, sub = string.byte, string.char, string.sub
 
@@ -38,6 +39,7 @@ describe("a damaged value file", function()
   -- says -- "CORRUPT", or a value. A value is only acceptable when it is the
   -- original one or, for byte 0 turned into 0x00, the raw rest of the file.
   local function check(file, original, what, failures)
+    RL.add("corruption.mutations")
     local want = H.decode(file)
     if want ~= nil and want ~= original and not (byte(file, 1) == 0 and want == sub(file, 2)) then
       failures[#failures + 1] = what .. ": the spec's reference reader accepts it (" .. #want .. " bytes)"
@@ -207,6 +209,7 @@ describe("hand-built invalid value files", function()
   local function expect_corrupt(cases)
     local failures = {}
     for _, c in ipairs(cases) do
+      RL.add("corruption.mutations")
       local name, file = c[1], c[2]
       if H.decode(file) ~= nil then
         failures[#failures + 1] = name .. ": the spec's reference reader accepts it"
