@@ -65,7 +65,7 @@ LUAS      ?= lua5.1 lua5.2 lua5.3 lua5.4 luajit
 HAVE_LUAS  = $(foreach l,$(LUAS),$(if $(shell command -v $(l) 2>/dev/null),$(l)))
 pc_name    = $(if $(filter luajit,$(1)),luajit,$(1))
 
-.PHONY: all test hosts faults reliability spec spec-all asan ctest example rock valgrind lint demo install clean
+.PHONY: all test hosts faults reliability bench spec spec-all asan ctest example rock valgrind lint demo install clean
 
 all: $(SO)
 
@@ -186,6 +186,12 @@ reliability: $(SO) $(FAULT_SHIM)
 	  --command 'make reliability' --fuzz-dir build/fuzz \
 	  --step slow=build/reliability-slow.out --step quick=build/reliability-quick.out \
 	  --step corruption=build/reliability-corruption.out --step faults=build/reliability-faults.out
+
+# make bench: okofdb against the file system's floor and its peers, on
+# tmpfs and on the project's disk (bench/run.sh; BENCH_QUICK=1 for a short
+# smoke run, BENCH_REPS, BENCH_DIRS...: see its header and BENCHMARKS.md).
+bench: $(SO) $(if $(shell command -v luajit 2>/dev/null),build/luajit/okofdb/core.so)
+	MAKE='$(MAKE)' bench/run.sh
 
 # libFuzzer targets: the value decoder and the key codec (FUZZ_SECONDS each).
 include fuzz/fuzz.mk
