@@ -58,11 +58,14 @@ static inline void okof_getref(lua_State *L, int idx)
 #if LUA_VERSION_NUM < 502
 static inline void okof_setfuncs(lua_State *L, const luaL_Reg *l, int nup)
 {
-    (void)nup;
-    for (; l->name != NULL; l++) {
-        lua_pushcfunction(L, l->func);
-        lua_setfield(L, -2, l->name);
+    int i;
+    for (; l->name != NULL; l++) { /* each function gets the nup upvalues */
+        for (i = 0; i < nup; i++)
+            lua_pushvalue(L, -nup);
+        lua_pushcclosure(L, l->func, nup);
+        lua_setfield(L, -(nup + 2), l->name);
     }
+    lua_pop(L, nup);
 }
 #define luaL_setfuncs okof_setfuncs
 #endif

@@ -10,6 +10,7 @@
 typedef struct {
     okof_iter_t *it; /* NULL once finished or closed */
     const char *fn;  /* "each" or "keys", for messages */
+    ldb *u;          /* the handle's userdata, kept alive by the user value */
 } liter;
 
 static void release(liter *it)
@@ -26,18 +27,22 @@ int okof__l_iter_close(lua_State *L)
     return 0;
 }
 
-/* The walk at index 1; its handle's userdata is pushed at index 2. */
+/* The walk at index 1 (its metatable is upvalue 1) and its open store. */
 static liter *check_iter(lua_State *L, okof_t **db)
 {
-    liter *it = (liter *)luaL_checkudata(L, 1, ITER_META);
-    ldb *u;
-    lua_settop(L, 1);
-    okof_getref(L, 1);
-    u = (ldb *)lua_touserdata(L, 2);
-    if (u == NULL || u->db == NULL)
+    liter *it = (liter *)lua_touserdata(L, 1);
+    int same = 0;
+    if (it != NULL && lua_getmetatable(L, 1)) {
+        same = lua_rawequal(L, -1, lua_upvalueindex(1));
+        lua_pop(L, 1);
+    }
+    if (!same)
+        luaL_error(L, "okofdb iterator called without its walk (got %s)",
+                   luaL_typename(L, 1));
+    if (it->u->db == NULL)
         luaL_error(L, "calling '%s' iterator on a closed okofdb handle",
                    it->fn);
-    *db = u->db;
+    *db = it->u->db;
     return it;
 }
 
@@ -72,6 +77,8 @@ int okof__l_each_next(lua_State *L)
 {
     okof_t *db;
     liter *it = check_iter(L, &db);
+    lua_settop(L, 1);
+    okof_getref(L, 1); /* the handle, at 2: its codec, if any */
     for (;;) {
         size_t klen;
         const char *key = next_key(L, it, db, &klen);
@@ -101,6 +108,7 @@ static int start(lua_State *L, const char *fn)
     it = (liter *)okof_newudata_ref(L, sizeof *it); /* at index 3 */
     it->it = NULL;
     it->fn = fn;
+    it->u = (ldb *)lua_touserdata(L, 1);
     luaL_getmetatable(L, ITER_META);
     lua_setmetatable(L, 3);
     lua_pushvalue(L, 1);
@@ -108,7 +116,7 @@ static int start(lua_State *L, const char *fn)
     rc = okof_iter_open(db, prefix, plen, &it->it);
     if (rc != 0)
         return luaL_error(L, "%s %s: %s", fn, okof_dir(db), okof_strerror(rc));
-    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushvalue(L, lua_upvalueindex(2));
     lua_pushvalue(L, 3);
     lua_pushnil(L);
     lua_pushvalue(L, 3);

@@ -208,27 +208,38 @@ static const luaL_Reg iter_meta[] = {{"__gc", okof__l_iter_close},
                                      {"__close", okof__l_iter_close},
                                      {NULL, NULL}};
 
-/* method(next): a method whose upvalue is its shared iterator function. */
-static void set_walk(lua_State *L, const char *name, lua_CFunction method,
-                     lua_CFunction next)
+/* each or keys, with the handle's metatable (at dbm) and the shared
+ * iterator function (with the walk's metatable, at itm) as upvalues, into
+ * the table on the stack top. */
+static void set_walk(lua_State *L, int dbm, int itm, const char *name,
+                     lua_CFunction method, lua_CFunction next)
 {
-    lua_pushcfunction(L, next);
-    lua_pushcclosure(L, method, 1);
+    lua_pushvalue(L, dbm);
+    lua_pushvalue(L, itm);
+    lua_pushcclosure(L, next, 1);
+    lua_pushcclosure(L, method, 2);
     lua_setfield(L, -2, name);
 }
 
+/* Every method and metamethod of a handle has its metatable as upvalue 1:
+ * checking self is then a comparison, not a lookup in the registry. */
 static void create_metas(lua_State *L)
 {
-    luaL_newmetatable(L, DB_META);
-    luaL_setfuncs(L, db_meta, 0);
-    luaL_newlib(L, db_methods);
-    set_walk(L, "each", okof__l_each, okof__l_each_next);
-    set_walk(L, "keys", okof__l_keys, okof__l_keys_next);
-    lua_setfield(L, -2, "__index");
-    lua_pop(L, 1);
+    int dbm, itm;
     luaL_newmetatable(L, ITER_META);
+    itm = lua_gettop(L);
     luaL_setfuncs(L, iter_meta, 0);
-    lua_pop(L, 1);
+    luaL_newmetatable(L, DB_META);
+    dbm = lua_gettop(L);
+    lua_pushvalue(L, dbm);
+    luaL_setfuncs(L, db_meta, 1);
+    lua_createtable(L, 0, 10);
+    lua_pushvalue(L, dbm);
+    luaL_setfuncs(L, db_methods, 1);
+    set_walk(L, dbm, itm, "each", okof__l_each, okof__l_each_next);
+    set_walk(L, dbm, itm, "keys", okof__l_keys, okof__l_keys_next);
+    lua_setfield(L, dbm, "__index");
+    lua_pop(L, 2);
 }
 
 static const luaL_Reg module_fns[] = {{"open", l_open}, {NULL, NULL}};

@@ -36,7 +36,8 @@ int okof__l_argerror(lua_State *L, int arg, const char *fn, const char *what,
 /* The value at stack index idx (argument number arg) is not a `want`. */
 int okof__l_typeerror(lua_State *L, int idx, int arg, const char *fn,
                       const char *what, const char *want);
-/* The handle at index 1, open or closed; raises for anything else. */
+/* The handle at index 1, open or closed; raises for anything else. Only
+ * for functions whose upvalue 1 is the handle's metatable. */
 ldb *okof__l_toldb(lua_State *L, const char *fn);
 /* The open store of the handle at index 1; raises when it is closed. */
 okof_t *okof__l_checkdb(lua_State *L, const char *fn);
@@ -74,7 +75,8 @@ int okof__l_del(lua_State *L);
 int okof__l_add(lua_State *L);
 int okof__l_put_many(lua_State *L);
 int okof__l_sweep(lua_State *L);
-/* each and keys: the shared iterator function is upvalue 1. */
+/* each and keys: the shared iterator function is upvalue 2; the iterator
+ * functions have the walk's metatable as upvalue 1. */
 int okof__l_each(lua_State *L);
 int okof__l_keys(lua_State *L);
 int okof__l_each_next(lua_State *L);
