@@ -428,6 +428,28 @@ if #SCALE > 0 then
   w("")
 end
 
+-- ---- batch writes -------------------------------------------------------------------
+
+local batches = {}
+for _, m in ipairs(METRICS) do
+  if m.kind == "batch" then batches[#batches + 1] = m end
+end
+if #batches > 0 then
+  w("### Batch writes: %s durable keys, one put_many against single puts", batches[1].n)
+  w("")
+  w("sync = \"full\", 100 B values, okofdb-lua5.4; medians of %s interleaved rounds. put_many", batches[1].rounds)
+  w("fsyncs each temporary file, renames them all, then fsyncs the directory once.")
+  w("")
+  w("| fs | %s single puts ms | one put_many ms | speedup (target ≥ 3) |", batches[1].n)
+  w("|---|---:|---:|---:|")
+  for _, b in ipairs(batches) do
+    local sp = tonumber(b.speedup)
+    w("| %s | %.1f | %.1f | %.2f %s |", b.fs, tonumber(b.single_s) * 1000, tonumber(b.many_s) * 1000, sp,
+      sp >= 3 and "PASS" or "MISS")
+  end
+  w("")
+end
+
 -- ---- concurrency ----------------------------------------------------------------------
 
 if #CONC > 0 then

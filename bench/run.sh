@@ -229,6 +229,15 @@ if [ "${BENCH_MEMORY:-1}" != 0 ]; then
   rm -rf "$d"
 fi
 
+for i in "${!ROOTS[@]}"; do
+  say "batch writes on ${FSES[$i]} ($(($(date +%s) - t0)) s)"
+  d="${ROOTS[$i]}/batch.$$"
+  mkdir -p "$d"
+  chattr +T "$d" 2>/dev/null || true
+  "${env54[@]}" "$LUA54" bench/batch.lua ${QUICK:+-q} -f "${FSES[$i]}" "$d" | log
+  rm -rf "$d"
+done
+
 if [ "${BENCH_CONC:-1}" != 0 ] && [ -n "$HAVE_DBI" ]; then
   for i in "${!ROOTS[@]}"; do
     [ -n "$QUICK" ] && [ "$i" -gt 0 ] && break

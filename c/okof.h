@@ -123,10 +123,12 @@ typedef struct okof_kv {
 
 /*
  * okof_put_many -- store n values at once. Every value is written to its
- * temporary file (made durable with OKOF_SYNC), then each is renamed over
- * its key, then (OKOF_SYNC) the directory is made durable once: each key is
- * atomic as with okof_put, the batch is durable when 0 is returned, and a
- * batch costs one directory flush instead of n. The keys are not changed
+ * temporary file, the files are made durable (OKOF_SYNC; on Linux with one
+ * syncfs(2) of the store's file system for the whole batch, elsewhere an
+ * fsync each), then each is renamed over its key, then (OKOF_SYNC) the
+ * directory is made durable once: each key is atomic as with okof_put,
+ * the batch is durable when 0 is returned, and a batch costs two flushes
+ * instead of two per key. The keys are not changed
  * as one unit: a crash may leave some renamed and some not.
  *   written  receives how many items, from the first, were renamed into
  *            place (n on success; may be NULL). On failure the others keep

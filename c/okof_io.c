@@ -1,6 +1,10 @@
 /* okof_io.c -- POSIX I/O for okofdb (see okof_io.h). The only file that
  * makes syscalls. */
+#if defined(__linux__)
+#define _GNU_SOURCE /* syncfs */
+#else
 #define _XOPEN_SOURCE 700
+#endif
 #if defined(__APPLE__)
 #define _DARWIN_C_SOURCE
 #endif
@@ -145,6 +149,20 @@ int okof__io_fsync_dir(int dfd)
 {
     int rc = okof__io_fsync(dfd);
     return rc == -EINVAL ? 0 : rc;
+}
+
+int okof__io_syncfs(int fd)
+{
+#if defined(__linux__)
+    int rc;
+    do
+        rc = syncfs(fd);
+    while (rc < 0 && errno == EINTR);
+    return rc < 0 ? neg_errno() : 0;
+#else
+    (void)fd;
+    return -ENOSYS;
+#endif
 }
 
 int okof__io_close(int fd)

@@ -27,6 +27,10 @@ int okof__io_fsync(int fd);
  * this file system) counts as success. */
 int okof__io_fsync_dir(int dfd);
 
+/* Make everything written to fd's file system durable, with one flush
+ * (Linux's syncfs); -ENOSYS where there is no such call. */
+int okof__io_syncfs(int fd);
+
 /* Close fd; 0 or -errno (EINTR counts as closed, as on Linux). */
 int okof__io_close(int fd);
 

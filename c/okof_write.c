@@ -2,7 +2,8 @@
  * makes a write atomic and durable. A value is written to a temporary
  * file in the store's directory (made durable with OKOF_SYNC), which is
  * then renamed over the key's file (put) or linked to its name (add);
- * with OKOF_SYNC the directory is made durable last. */
+ * with OKOF_SYNC the directory is made durable last. A durable batch
+ * flushes its files with one syncfs(2) where Linux has it. */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -41,27 +42,30 @@ static int create_tmp(okof_t *db, char *tmp)
     return fd;
 }
 
-/* Write the value file and make it durable when asked; closes fd. */
-static int fill_tmp(okof_t *db, int fd, const void *val, size_t vlen)
+/* Write the value file, fsync it when durable is set; closes fd. */
+static int fill_tmp(okof_t *db, int fd, const void *val, size_t vlen,
+                    int durable)
 {
     int rc = okof__frame_encode(val, vlen, db->compress_min, db->scratch,
                                 sink_fd, &fd);
     int crc;
-    if (rc == 0 && (db->flags & OKOF_SYNC))
+    if (rc == 0 && durable)
         rc = okof__io_fsync(fd);
     crc = okof__io_close(fd);
     return rc ? rc : crc;
 }
 
-/* A complete temporary file holding val, named in tmp; on failure none. */
-static int write_tmp(okof_t *db, const void *val, size_t vlen, char *tmp)
+/* A complete temporary file holding val, named in tmp, fsynced when
+ * durable is set; on failure none is left. */
+static int write_tmp(okof_t *db, const void *val, size_t vlen, char *tmp,
+                     int durable)
 {
     int rc = need_scratch(db, vlen), fd;
     if (rc)
         return rc;
     if ((fd = create_tmp(db, tmp)) < 0)
         return fd;
-    rc = fill_tmp(db, fd, val, vlen);
+    rc = fill_tmp(db, fd, val, vlen, durable);
     if (rc)
         okof__io_unlink(db->dfd, tmp);
     return rc;
@@ -79,7 +83,7 @@ int okof_put(okof_t *db, const void *key, size_t klen, const void *val,
     int rc = okof__key_encode(key, klen, name);
     if (rc < 0)
         return rc;
-    if ((rc = write_tmp(db, val, vlen, tmp)) != 0)
+    if ((rc = write_tmp(db, val, vlen, tmp, (db->flags & OKOF_SYNC) != 0)))
         return rc;
     if ((rc = okof__io_rename(db->dfd, tmp, name)) != 0) {
         okof__io_unlink(db->dfd, tmp);
@@ -97,7 +101,7 @@ int okof_add(okof_t *db, const void *key, size_t klen, const void *val,
     int rc = okof__key_encode(key, klen, name), urc;
     if (rc < 0)
         return rc;
-    if ((rc = write_tmp(db, val, vlen, tmp)) != 0)
+    if ((rc = write_tmp(db, val, vlen, tmp, (db->flags & OKOF_SYNC) != 0)))
         return rc;
     rc = okof__io_link(db->dfd, tmp, name);
     urc = okof__io_unlink(db->dfd, tmp);
@@ -142,14 +146,15 @@ static void unlink_tmps(okof_t *db, const struct batch *b, size_t from,
     }
 }
 
-/* Every value to its temporary file; on failure, none is left. */
+/* Every value to its temporary file, each fsynced when durable is set;
+ * on failure, none is left. */
 static int write_all(okof_t *db, const okof_kv *items, size_t n,
-                     struct batch *b)
+                     struct batch *b, int durable)
 {
     char tmp[OKOF__NAME_BUF];
     size_t i;
     for (i = 0; i < n; i++) {
-        int rc = write_tmp(db, items[i].val, items[i].vlen, tmp);
+        int rc = write_tmp(db, items[i].val, items[i].vlen, tmp, durable);
         if (rc) {
             unlink_tmps(db, b, 0, i);
             return rc;
@@ -178,6 +183,36 @@ static int rename_all(okof_t *db, const okof_kv *items, size_t n,
     return 0;
 }
 
+/* Make the batch's temporary files durable with one flush of the file
+ * system instead of an fsync each; -ENOSYS where that cannot be done. */
+static int sync_batch(okof_t *db, size_t n, const struct batch *b)
+{
+    int rc = okof__io_syncfs(db->dfd);
+    if (rc && rc != -ENOSYS)
+        unlink_tmps(db, b, 0, n);
+    return rc;
+}
+
+/* A durable batch of several files is flushed once (sync_batch); where
+ * the system cannot, or for one file, each file is fsynced. */
+static int write_durably(okof_t *db, const okof_kv *items, size_t n,
+                         struct batch *b)
+{
+    int rc;
+    if (!(db->flags & OKOF_SYNC))
+        return write_all(db, items, n, b, 0);
+    if (n == 1)
+        return write_all(db, items, n, b, 1);
+    rc = write_all(db, items, n, b, 0);
+    if (rc == 0)
+        rc = sync_batch(db, n, b);
+    if (rc == -ENOSYS) { /* no syncfs: start again, an fsync each */
+        unlink_tmps(db, b, 0, n);
+        rc = write_all(db, items, n, b, 1);
+    }
+    return rc;
+}
+
 int okof_put_many(okof_t *db, const okof_kv *items, size_t n, size_t *written)
 {
     struct batch b;
@@ -191,7 +226,7 @@ int okof_put_many(okof_t *db, const okof_kv *items, size_t n, size_t *written)
     b.serials = malloc(n * sizeof *b.serials);
     if (b.serials == NULL)
         return -ENOMEM;
-    rc = write_all(db, items, n, &b);
+    rc = write_durably(db, items, n, &b);
     if (rc == 0)
         rc = rename_all(db, items, n, &b, &done);
     if (rc == 0)
