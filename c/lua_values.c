@@ -55,9 +55,26 @@ static int push_value(lua_State *L)
         lua_getfield(L, -1, "decode");
     }
     lua_pushlstring(L, (const char *)s->p, s->n);
-    if (u->codec == CODEC_CUSTOM)
-        lua_call(L, 1, 1);
+    if (u->codec == CODEC_NONE)
+        return 1;
+    lua_call(L, 1, 2);
+    if (lua_isnil(L, -2)) /* a stored value is never nil: a failure */
+        return lua_error(L);
+    lua_pop(L, 1);
     return 1;
+}
+
+/* Push the text of the decoding failure on the stack top: the codec's
+ * message, or what it gave instead of one. */
+static void decode_error(lua_State *L)
+{
+    if (lua_type(L, -1) == LUA_TSTRING)
+        lua_pushvalue(L, -1);
+    else if (lua_isnil(L, -1))
+        lua_pushliteral(L, "the codec's decode returned nil");
+    else
+        lua_pushfstring(L, "the codec's decode raised a %s",
+                        luaL_typename(L, -1));
 }
 
 /* okof_get_buf through the handle's read buffer (made here on first use;
@@ -77,7 +94,7 @@ static int push_read(lua_State *L, int udx, const char *fn, const char *key,
 {
     ldb *u = (ldb *)lua_touserdata(L, udx);
     struct span s;
-    int rc;
+    int rc, top = lua_gettop(L) - 1; /* below push_value */
     s.p = val;
     s.n = vlen;
     lua_pushlightuserdata(L, &s);
@@ -89,9 +106,12 @@ static int push_read(lua_State *L, int udx, const char *fn, const char *key,
         return 1;
     if (u->codec == CODEC_NONE) /* out of memory for a plain string */
         lua_error(L);
+    lua_settop(L, top + 1); /* the error, and nothing above it */
+    decode_error(L);
+    lua_replace(L, top + 1);
     okof__l_fail(L, 0, fn, u->db ? okof_dir(u->db) : "a closed handle", key,
-                 klen, lua_tostring(L, -1));
-    lua_remove(L, -4); /* the error message under nil, msg, code */
+                 klen, lua_tostring(L, top + 1));
+    lua_remove(L, top + 1); /* the error message under nil, msg, code */
     return -1;
 }
 
