@@ -6,6 +6,11 @@
 #   make asan       the specs against an ASan+UBSan build
 #   make valgrind   the C driver and the specs under valgrind memcheck
 #   make lint       luarocks lint and cppcheck
+#   make faults     every libc call of every operation failed in turn
+#   make reliability  crash, concurrency, strace, hostile input; RELIABILITY.md
+#   make fuzz       the libFuzzer targets, FUZZ_SECONDS each
+#   make hosts      nginx (OpenResty style), Neovim, embedded Lua
+#   make bench      okofdb beside floor.c and its peers; BENCHMARKS.md
 #   make install    luarocks make (installs the rock for $(LUA_VERSION))
 #   make clean
 
@@ -65,7 +70,7 @@ LUAS      ?= lua5.1 lua5.2 lua5.3 lua5.4 luajit
 HAVE_LUAS  = $(foreach l,$(LUAS),$(if $(shell command -v $(l) 2>/dev/null),$(l)))
 pc_name    = $(if $(filter luajit,$(1)),luajit,$(1))
 
-.PHONY: all test hosts faults reliability bench spec spec-all asan ctest example rock valgrind lint demo install clean
+.PHONY: all test hosts faults reliability bench bench-smoke spec spec-all asan ctest example rock valgrind lint demo install clean
 
 all: $(SO)
 
@@ -95,7 +100,13 @@ build/%/okofdb/core.so: $(CORE_SRC) $(BIND_SRC) $(CORE_HDR) $(BIND_HDR)
 	$(CC) $(ALL_CFLAGS) $$($(PKG_CONFIG) --cflags $(call pc_name,$*)) -shared -o $@ \
 	  $(CORE_SRC) $(BIND_SRC) $(SNAPPY_LIBS) -lm
 
-test: ctest example spec-all asan faults rock hosts fuzz
+test: lint ctest example spec-all asan faults rock hosts fuzz reliability valgrind bench-smoke
+
+# A short run of the benchmark, to keep it working (it asserts no speed).
+bench-smoke: $(SO)
+	BENCH_QUICK=1 MAKE='$(MAKE)' bench/run.sh >build/bench-smoke.log 2>&1 || \
+	  { tail -n 40 build/bench-smoke.log; exit 1; }
+	@grep -c '^RESULT' build/bench/results.txt | sed 's/^/bench-smoke: RESULT lines: /' 
 
 $(FAULT_SHIM): spec/faults/shim.c
 	@mkdir -p $(@D)
@@ -138,14 +149,30 @@ asan: $(ASAN_SO)
 	$(SPEC_ENV) SPEC_CPATH= LUA_CPATH='build-asan/?.so;;' $(ASAN_ENV) $(LUA) $(BUSTED) $(BUSTED_ARGS)
 
 # The rock: lint, build and install it offline into a private tree, then
-# run the specs against what was installed.
+# run the specs against what was installed; then build and install it for
+# every other installed Lua (LuaJIT uses the 5.1 rock) and try it there.
+ROCK_LUAS = $(filter-out $(LUA_VERSION),$(patsubst lua%,%,$(filter lua5.%,$(HAVE_LUAS))))
+ROCK_SMOKE = local o = require "okofdb"; local d = assert(o.open(os.getenv("ROCK_DIR"))); \
+  assert(d:put("k", "v")); assert(d:get("k") == "v"); print(_VERSION, o._VERSION, "rock ok")
+
 rock:
 	$(LUAROCKS) lint okofdb-scm-1.rockspec
-	rm -rf $(ROCKTREE)
+	rm -rf $(ROCKTREE) $(ROCKTREE)-*
 	$(LUAROCKS) --lua-version $(LUA_VERSION) --tree $(ROCKTREE) make --no-doc okofdb-scm-1.rockspec
 	LUA_PATH='$(ROCKTREE)/share/lua/$(LUA_VERSION)/?.lua;spec/?.lua;;' \
 	LUA_CPATH='$(ROCKTREE)/lib/lua/$(LUA_VERSION)/?.so;;' OKOF_LUA=$(LUA) \
 	$(LUA) $(BUSTED) $(BUSTED_ARGS)
+	@set -e; for v in $(ROCK_LUAS); do \
+	  echo "== the rock for Lua $$v"; \
+	  $(LUAROCKS) --lua-version $$v --tree $(ROCKTREE)-$$v make --no-doc okofdb-scm-1.rockspec >/dev/null; \
+	  for l in lua$$v $$([ $$v = 5.1 ] && command -v luajit >/dev/null && echo luajit); do \
+	    rm -rf $(SCRATCH)/rock-$$l; \
+	    LUA_PATH="$(ROCKTREE)-$$v/share/lua/5.1/?.lua;$(ROCKTREE)-$$v/share/lua/$$v/?.lua" \
+	    LUA_CPATH="$(ROCKTREE)-$$v/lib/lua/$$v/?.so" \
+	      ROCK_DIR=$(SCRATCH)/rock-$$l $$l -e '$(ROCK_SMOKE)'; \
+	  done; \
+	done
+	rm -rf okofdb c/*.o
 
 valgrind: $(SO) $(CTEST)
 	rm -rf $(SCRATCH)/vg && mkdir -p $(SCRATCH)/vg
@@ -157,6 +184,8 @@ lint:
 	$(LUAROCKS) lint okofdb-scm-1.rockspec
 	cppcheck --error-exitcode=1 --enable=warning,portability --std=c99 -q \
 	  --suppress=missingIncludeSystem -Ic $(CORE_SRC)
+	cppcheck --error-exitcode=1 --enable=warning,portability --std=c99 -q \
+	  --suppress=missingIncludeSystem -Ic $(LUA_CFLAGS) $(BIND_SRC)
 
 demo: $(SO)
 	LUA_PATH='lua/?.lua;;' LUA_CPATH='build/?.so;;' $(LUA) examples/demo.lua

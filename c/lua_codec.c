@@ -204,6 +204,7 @@ static void encode_value(struct enc *e, int idx, int depth)
 void okof__codec_encode(lua_State *L, int idx, const char *fn, int arg)
 {
     struct enc e;
+    memset(&e, 0, sizeof e);
     idx = idx < 0 ? lua_gettop(L) + idx + 1 : idx;
     e.b.L = L;
     e.fn = fn;
