@@ -11,6 +11,7 @@
 #   make fuzz       the libFuzzer targets, FUZZ_SECONDS each
 #   make hosts      nginx (OpenResty style), Neovim, embedded Lua
 #   make bench      okofdb beside floor.c and its peers; BENCHMARKS.md
+#   make docs       the LDoc reference of the Lua API in build/docs
 #   make install    luarocks make (installs the rock for $(LUA_VERSION))
 #   make clean
 
@@ -70,7 +71,7 @@ LUAS      ?= lua5.1 lua5.2 lua5.3 lua5.4 luajit
 HAVE_LUAS  = $(foreach l,$(LUAS),$(if $(shell command -v $(l) 2>/dev/null),$(l)))
 pc_name    = $(if $(filter luajit,$(1)),luajit,$(1))
 
-.PHONY: all test hosts faults reliability bench bench-smoke spec spec-all asan ctest example rock valgrind lint demo install clean
+.PHONY: all test docs hosts faults reliability bench bench-smoke spec spec-all asan ctest example rock valgrind lint demo install clean
 
 all: $(SO)
 
@@ -100,7 +101,7 @@ build/%/okofdb/core.so: $(CORE_SRC) $(BIND_SRC) $(CORE_HDR) $(BIND_HDR)
 	$(CC) $(ALL_CFLAGS) $$($(PKG_CONFIG) --cflags $(call pc_name,$*)) -shared -o $@ \
 	  $(CORE_SRC) $(BIND_SRC) $(SNAPPY_LIBS) -lm
 
-test: lint ctest example spec-all asan faults rock hosts fuzz reliability valgrind bench-smoke
+test: lint docs ctest example spec-all asan faults rock hosts fuzz reliability valgrind bench-smoke
 
 # A short run of the benchmark, to keep it working (it asserts no speed).
 bench-smoke: $(SO)
@@ -186,6 +187,11 @@ lint:
 	  --suppress=missingIncludeSystem -Ic $(CORE_SRC)
 	cppcheck --error-exitcode=1 --enable=warning,portability --std=c99 -q \
 	  --suppress=missingIncludeSystem -Ic $(LUA_CFLAGS) $(BIND_SRC)
+
+# The reference of the Lua API, from the LDoc comments of lua/okofdb.lua.
+docs:
+	ldoc .
+	@echo "docs: build/docs/index.html"
 
 demo: $(SO)
 	LUA_PATH='lua/?.lua;;' LUA_CPATH='build/?.so;;' $(LUA) examples/demo.lua

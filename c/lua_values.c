@@ -88,13 +88,33 @@ static int get(ldb *u, const char *key, size_t klen, void **val, size_t *vlen,
                         val, vlen, allocated);
 }
 
-/* The protected push of a value read; decoding errors become results. */
+/* Give the handle back the read buffer `held` that a decode had to itself,
+ * unless the handle was closed or made a new one meanwhile. */
+static void reattach(ldb *u, unsigned char *held)
+{
+    if (held == NULL)
+        return;
+    if (u->rbuf == NULL && u->db != NULL)
+        u->rbuf = held;
+    else
+        free(held);
+}
+
+/* The protected push of a value read; decoding errors become results.
+ * While a codec decodes, code it runs (a finalizer, a custom decode) may
+ * use or close the handle: a value in the handle's read buffer is then
+ * decoded from a buffer detached from it (held). */
 static int push_read(lua_State *L, int udx, const char *fn, const char *key,
                      size_t klen, void *val, size_t vlen, int allocated)
 {
     ldb *u = (ldb *)lua_touserdata(L, udx);
+    unsigned char *held = NULL;
     struct span s;
     int rc, top = lua_gettop(L) - 1; /* below push_value */
+    if (!allocated) {
+        held = u->rbuf;
+        u->rbuf = NULL;
+    }
     s.p = val;
     s.n = vlen;
     lua_pushlightuserdata(L, &s);
@@ -102,6 +122,7 @@ static int push_read(lua_State *L, int udx, const char *fn, const char *key,
     rc = lua_pcall(L, 2, 1, 0);
     if (allocated)
         okof_free(val);
+    reattach(u, held);
     if (rc == 0)
         return 1;
     if (u->codec == CODEC_NONE) /* out of memory for a plain string */

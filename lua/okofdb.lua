@@ -1,6 +1,43 @@
---- okofdb: a key/value store where one key is one file.
--- The C module `okofdb.core` does the work; this module is the sealed
--- public face of it. See README.md for the API.
+--- A key/value store where one key is one file.
+--
+-- A store is a directory; each key's value lives in its own file, written
+-- to a temporary file and renamed into place, so a reader in any process
+-- sees the old value or the new one, never a mix. Every value is
+-- checksummed, large values are snappy-compressed, and file names stay
+-- safe on case-insensitive file systems. The C module `okofdb.core` does
+-- the work; this module is its public face. It runs on Lua 5.1, 5.2, 5.3,
+-- 5.4 and LuaJIT 2.1 (OpenResty, Neovim) and sets no globals.
+--
+-- **Return conventions.** Everything that can fail because of the world
+-- (the file system, the disk, other processes) returns `nil, msg, code`:
+-- `msg` is a sentence naming the operation, the key and the directory and
+-- ending with the operating system's own text; `code` is a string, one of
+--
+-- - an errno name: `"ENOENT"`, `"ENOTDIR"`, `"EACCES"`, `"EISDIR"`,
+--   `"ELOOP"` (a symbolic link at a key's name: never followed),
+--   `"ENOSPC"`, `"EDQUOT"`, `"EIO"`, `"EROFS"`, `"EMFILE"`, `"ENOMEM"`, ...
+-- - `"CORRUPT"`: a value file failed verification (checksum, length);
+-- - `"EDECODE"`: a handle with a codec read bytes its codec cannot decode.
+--
+-- **Programming errors raise** a Lua error naming the function and the
+-- argument: a key or value of the wrong type, an empty key, a key too long
+-- for a file name, an unknown option or a bad option value, a value the
+-- codec cannot encode, any use of a closed handle but `close`:
+--
+--     bad argument #1 to 'put' (key: string expected, got table)
+--     bad argument #2 to 'open' (opts: unknown option 'compres_min')
+--     bad argument #2 to 'put' (value: cannot encode a function)
+--     calling 'get' on a closed okofdb handle
+--
+-- @module okofdb
+-- @license Apache-2.0
+-- @release 0.1.0
+-- @usage
+-- local okofdb = require("okofdb")
+-- local db <close> = assert(okofdb.open(os.getenv("HOME") .. "/.config/myapp"))
+-- assert(db:put("theme", "dark"))
+-- print(db:get("theme"))                --> dark
+-- for key, value in db:each() do print(key, value) end
 local core = require("okofdb.core")
 
 local M = {
@@ -8,5 +45,283 @@ local M = {
   open = core.open,
   codec = core.codec,
 }
+
+--- The module
+-- @section module
+
+--- The version of okofdb, `"okofdb 0.1.0"` (semantic versioning).
+-- @string _VERSION
+
+--- Open the store in directory `dir`.
+--
+-- With `create = true` (the default) the directory and its missing
+-- parents are created, mode `0777` less the umask. `open` does not read
+-- the directory's entries: its cost does not depend on the number of keys.
+-- A handle is closed by @{db:close}, by a `<close>` variable on Lua 5.4,
+-- or when it is garbage-collected.
+--
+-- @function open
+-- @tparam string dir the directory of the store (kept as given, for messages and `tostring`)
+-- @tparam[opt] table opts options; an unknown option or a bad value raises
+-- @tparam[opt=true] boolean opts.create create `dir` and its missing parents
+--   if it does not exist; with `false` a missing directory is
+--   `nil, msg, "ENOENT"`
+-- @tparam[opt="full"] string opts.sync `"full"`: a `put`, `add`,
+--   `put_many` or `del` that returned has reached stable storage (the value
+--   file is fsynced before the rename, the directory after it;
+--   `F_FULLFSYNC` on macOS). `"none"`: still atomic, but a power loss may
+--   undo recent writes
+-- @tparam[opt=2048] number|false opts.compress_min values of at least this
+--   many bytes are snappy-compressed where that makes them smaller; `false`
+--   turns compression off. Reading does not depend on it
+-- @tparam[opt] table|false opts.codec how values become bytes: `nil` or
+--   `false` for none (values are strings), @{codec.lua} for any Lua value,
+--   or any table with `encode` and `decode` functions, such as
+--   `require("cjson")` or `vim.json`: `encode(value)` must return a string
+--   and raise on failure; `decode(bytes)` must return the value and raise
+--   on failure
+-- @treturn[1] db the handle
+-- @treturn[2] nil
+-- @treturn[2] string msg, e.g. `"open /srv/db: Permission denied"`
+-- @treturn[2] string code, e.g. `"EACCES"`
+-- @raise for a `dir` that is not a non-empty string, an `opts` that is not
+--   a table, an unknown option or a bad option value, e.g.
+--   `bad argument #2 to 'open' (opts: option 'codec' must be a table with encode and decode functions)`
+-- @usage
+-- local db, msg, code = okofdb.open("/var/lib/myapp/state", { sync = "none" })
+-- if not db then error(msg) end
+-- local settings = assert(okofdb.open(dir, { codec = okofdb.codec.lua }))
+-- settings:put("window", { width = 800, height = 600, maximized = false })
+
+--- Codecs: how values become the bytes of a value file.
+--
+-- A codec is any table with an `encode` and a `decode` function, given as
+-- the `codec` option of @{open}. `put`, `add` and `put_many` store
+-- `encode(value)`; `get` and `each` return `decode(bytes)`. An error raised
+-- by `encode` propagates as it is (nothing is written); an error raised by
+-- `decode` becomes `nil, msg, "EDECODE"` (`msg` holds the codec's message).
+-- Without a codec values are strings and files are exactly what a codec-less
+-- put always wrote.
+-- @table codec
+-- @field lua the built-in codec of Lua values, written in C: see @{codec.lua}
+
+--- The built-in codec of Lua values, `okofdb.codec.lua` (`name = "lua"`).
+--
+-- It stores any Lua value but `nil`:
+--
+-- - `true` and `false`;
+-- - numbers: on Lua 5.3 and 5.4 integers and floats are kept apart
+--   (`3` and `3.0` come back as they went in); `inf`, `-inf`, NaN and
+--   `-0.0` are kept; on Lua 5.1, 5.2 and LuaJIT every number is a float,
+--   and an integer stored by Lua 5.3+ reads there as the nearest float;
+-- - strings of any bytes;
+-- - tables, with any keys (strings, numbers, booleans, tables) and values
+--   of these types, nested up to 100 levels. Metatables are not stored. A
+--   table that appears twice (a shared subtable) is stored twice and comes
+--   back as two equal tables.
+--
+-- Functions, userdata, threads (coroutines), LuaJIT's cdata, a table that
+-- contains itself (directly or not) and tables nested more than 100 levels
+-- raise an error. The bytes start with a version byte (`0xA1`); the
+-- format is described in `c/lua_codec.c`. Decoding checks every length
+-- against the input, never runs code and never allocates more than the
+-- input can describe, so any bytes are safe to decode.
+--
+-- @table codec.lua
+-- @field encode @{codec.lua.encode}
+-- @field decode @{codec.lua.decode}
+-- @field name `"lua"`
+
+--- Encode a Lua value with the built-in codec.
+-- @function codec.lua.encode
+-- @param value any value but `nil`, as described in @{codec.lua}
+-- @treturn string the bytes
+-- @raise `okofdb.codec.lua: cannot encode a function` (a thread, a userdata,
+--   nil, a table that contains itself, tables nested this deep)
+-- @usage local bytes = okofdb.codec.lua.encode({ 1, 2, x = true })
+
+--- Decode bytes made by @{codec.lua.encode}.
+-- @function codec.lua.decode
+-- @tparam string bytes the encoded value
+-- @return the value
+-- @raise `okofdb.codec.lua: cannot decode: ...` for anything that is not a
+--   complete encoding (truncated, trailing bytes, unknown tags, lengths
+--   beyond the input, a NaN table key, nesting over 100 levels)
+-- @usage local ok, value = pcall(okofdb.codec.lua.decode, bytes)
+
+--- A handle on an open store, returned by @{open}.
+--
+-- Any number of handles and processes may use one directory at once,
+-- including handles opened before a `fork` and used in the children. A
+-- handle caches nothing: a write by another process is seen by the next
+-- `get`. In every method a number given as a key (or as a value, without a
+-- codec) is converted to a string as Lua does.
+-- @type db
+
+--- Store `value` under `key`, replacing any previous value.
+--
+-- The value is written to a temporary file (`.okof-tmp-...`) in the store's
+-- directory and renamed over the key's file: readers see the old value or
+-- the new one, never a mix. After a failed `put` the previous value is
+-- intact and no temporary file is left behind, with one exception: when
+-- only the final fsync of the directory fails, the new value is already in
+-- place, and `put` reports the error because its durability is unknown.
+-- @function db:put
+-- @tparam string key any non-empty string; every key of up to 80 bytes is
+--   accepted, a longer one while its file name fits in 255 bytes
+-- @param value a string; with a codec, any value the codec can encode
+-- @treturn[1] boolean `true`
+-- @treturn[2] nil
+-- @treturn[2] string msg
+-- @treturn[2] string code
+-- @raise for a key or value of the wrong type, an empty or too long key, a
+--   value the codec cannot encode (its error, as it is, for a custom codec),
+--   a closed handle
+-- @usage assert(db:put("theme", "dark"))
+
+--- Read the value of `key`.
+--
+-- Every checksum and length of the file is verified first: a value is
+-- never returned unless it is exactly the one that was stored.
+-- @function db:get
+-- @tparam string key the key
+-- @return[1] the value: a string, or with a codec the decoded value
+--   (which may be `false`)
+-- @treturn[2] nil a single `nil`: the key has no value
+-- @treturn[3] nil
+-- @treturn[3] string msg
+-- @treturn[3] string code: an errno name, `"CORRUPT"` (the file failed
+--   verification) or `"EDECODE"` (the codec cannot decode it)
+-- @raise for a key of the wrong type, an empty or too long key, a closed handle
+-- @usage
+-- local value, msg, code = db:get("theme")
+-- if value == nil and msg then error(msg) end   -- a real failure
+-- value = value or "light"                      -- no value: a default
+
+--- Remove the value of `key`.
+-- @function db:del
+-- @tparam string key the key
+-- @treturn[1] boolean `true` when it removed a value, `false` when there was none
+-- @treturn[2] nil
+-- @treturn[2] string msg
+-- @treturn[2] string code
+-- @raise for a key of the wrong type, an empty or too long key, a closed handle
+
+--- Store `value` under `key` only if the key has no value.
+--
+-- The value appears atomically, through `link(2)`, which never replaces a
+-- file: of several processes adding one key at once exactly one gets
+-- `true`, and its value is the one stored. Durable as @{db:put}. Any file
+-- at the key's name counts as a value. When the value was linked into
+-- place but a last step failed (removing the temporary name, the directory
+-- fsync), the value is stored and the error is returned. A file system
+-- without hard links answers `"EPERM"` or `"ENOTSUP"`.
+-- @function db:add
+-- @tparam string key the key
+-- @param value a string; with a codec, any value the codec can encode
+-- @treturn[1] boolean `true`: the value was stored; `false`: the key already
+--   had a value, nothing changed
+-- @treturn[2] nil
+-- @treturn[2] string msg
+-- @treturn[2] string code
+-- @raise as @{db:put}
+-- @usage
+-- if db:add("lock.owner", my_id) then
+--   -- this process won
+-- end
+
+--- Store many values at once.
+--
+-- Every value is written to its temporary file (and fsynced, with
+-- `sync = "full"`), then each is renamed over its key, then the directory
+-- is fsynced once: a batch costs one directory flush instead of one per
+-- key. Each key is atomic as with @{db:put}, but the batch is not one unit:
+-- a failure or a crash may leave some keys with their new values and the
+-- others with their old ones. After a failure no temporary file is left;
+-- the keys listed in `written` hold their new values, every other key its
+-- old one.
+-- @function db:put_many
+-- @tparam table items keys (strings or numbers) to values (strings, or with
+--   a codec any value it can encode); an empty table stores nothing and
+--   returns `true`
+-- @treturn[1] boolean `true`
+-- @treturn[2] nil
+-- @treturn[2] string msg
+-- @treturn[2] string code
+-- @treturn[2] {string,...} written: the keys that were renamed into place
+--   before the failure (a list, maybe empty; every key when only the final
+--   directory fsync failed)
+-- @raise for an `items` that is not a table, a key or value of the wrong
+--   type, an empty or too long key, a value the codec cannot encode: then
+--   nothing is written
+-- @usage
+-- local ok, msg, code, written = db:put_many({ a = "1", b = "2", c = "3" })
+-- if not ok then print(msg, #written .. " keys written") end
+
+--- Iterate over keys and their values, in no particular order.
+--
+-- With `prefix`, only the keys that start with it (a plain byte
+-- comparison, no patterns). A key whose file cannot be read, verified or
+-- decoded is yielded as `key, nil, msg, code` and the walk goes on. A key
+-- deleted during the walk is skipped; a key added meanwhile may or may not
+-- be seen. The keys are the original byte strings, decoded from the file
+-- names. Breaking out of the loop releases the directory handle at once
+-- on Lua 5.4 (the iterator returns a to-be-closed value) and at garbage
+-- collection elsewhere.
+-- @function db:each
+-- @tparam[opt] string prefix only keys starting with it
+-- @return a generic `for` iterator yielding `key, value` or
+--   `key, nil, msg, code` (`code`: an errno name, `"CORRUPT"` or `"EDECODE"`)
+-- @raise for a prefix of the wrong type, a closed handle, or a directory
+--   that cannot be read
+-- @usage
+-- for key, value, msg, code in db:each("user.") do
+--   if value == nil then
+--     io.stderr:write("skipping ", key, ": ", msg, "\n")
+--   else
+--     print(key, value)
+--   end
+-- end
+
+--- Iterate over keys only, opening no value file.
+--
+-- The same walk as @{db:each}; because it never looks at the values, a key
+-- deleted after the walk began may still be yielded.
+-- @function db:keys
+-- @tparam[opt] string prefix only keys starting with it
+-- @return a generic `for` iterator yielding each key
+-- @raise as @{db:each}
+-- @usage for key in db:keys() do print(key) end
+
+--- Remove old temporary files left by writers that crashed.
+--
+-- Removes okofdb's temporary files (names starting with `.okof-tmp-`)
+-- whose modification time is more than `max_age` seconds in the past. It
+-- never touches a key's file or any other file. A temporary file is only in
+-- use while a write runs, so any `max_age` longer than the slowest write is
+-- safe.
+-- @function db:sweep
+-- @tparam[opt=3600] number max_age in seconds, not negative
+-- @treturn[1] integer the number of files removed
+-- @treturn[2] nil
+-- @treturn[2] string msg
+-- @treturn[2] string code
+-- @raise for a `max_age` that is not a non-negative number, a closed handle
+
+--- Close the handle.
+--
+-- Closing a closed handle is allowed. Any other method on a closed handle
+-- raises an error.
+-- @function db:close
+-- @treturn boolean `true`
+
+--- `tostring(db)`: `"okofdb: <dir>"` with `dir` exactly as given to
+-- @{open}, or `"okofdb: closed"`.
+-- @function db:__tostring
+-- @treturn string
+
+--- `local db <close> = okofdb.open(dir)` (Lua 5.4) closes the handle when
+-- the variable goes out of scope, as @{db:close} does.
+-- @function db:__close
 
 return M
