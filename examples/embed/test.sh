@@ -4,7 +4,7 @@
 #   examples/embed/test.sh        (from the repository's top directory)
 #
 # Builds build/embed: Lua 5.4 with okofdb compiled in (c/okof*.c and
-# c/lua_okofdb.c), then checks that
+# the binding c/lua_*.c), then checks that
 #   - c/okof*.c is exactly the core library (the Makefile's CORE_SRC);
 #   - the binary has no dynamic dependency on an okofdb shared object;
 #   - examples/embed/config.lua run twice on a temporary store: the second
@@ -59,7 +59,7 @@ fi
 
 mkdir -p build
 # shellcheck disable=SC2046 # pkg-config's output is meant to be split
-if "$CC" -std=c99 "${WARN[@]}" -Ic examples/embed/main.c c/okof*.c c/lua_okofdb.c \
+if "$CC" -std=c99 "${WARN[@]}" -Ic examples/embed/main.c c/okof*.c c/lua_*.c \
   $(pkg-config --cflags --libs lua5.4) -lsnappy -lm -o "$BIN" 2>"$T/cc.err"; then
   pass "built $BIN with $CC, no warnings"
 else
