@@ -1,6 +1,6 @@
 -- gen_corpus.lua -- write the seed corpora of the fuzz targets.
 --
---   cd /work/main && make
+--   make                      (from the repository top)
 --   LUA_PATH='lua/?.lua;;' LUA_CPATH='build/?.so;;' lua5.4 fuzz/gen_corpus.lua
 --
 -- fuzz/corpus/decode/: value files written by okofdb itself (through the
