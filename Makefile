@@ -189,8 +189,11 @@ lint:
 	  --suppress=missingIncludeSystem -Ic $(LUA_CFLAGS) $(BIND_SRC)
 
 # The reference of the Lua API, from the LDoc comments of lua/okofdb.lua.
+# LDoc's markdown comes from lua-markdown, a Lua 5.1 module on Debian.
+LDOC ?= lua5.1 $(shell command -v ldoc)
 docs:
-	ldoc .
+	@lua5.1 -e 'require "markdown"' 2>/dev/null || { echo "make docs needs lua-markdown"; exit 1; }
+	$(LDOC) --fatalwarnings .
 	@echo "docs: build/docs/index.html"
 
 demo: $(SO)
