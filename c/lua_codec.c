@@ -141,7 +141,7 @@ static void encode_string(struct enc *e, int idx)
     wb_bytes(&e->b, s, n);
 }
 
-static size_t count_pairs(lua_State *L, int idx)
+size_t okof__codec_count_pairs(lua_State *L, int idx)
 {
     size_t n = 0;
     lua_pushnil(L);
@@ -167,7 +167,7 @@ static void encode_table(struct enc *e, int idx, int depth)
     lua_rawset(L, e->seen);
     luaL_checkstack(L, 4, "okofdb.codec.lua: tables nested too deep");
     wb_byte(&e->b, T_TABLE);
-    wb_varint(&e->b, count_pairs(L, idx));
+    wb_varint(&e->b, okof__codec_count_pairs(L, idx));
     lua_pushnil(L);
     while (lua_next(L, idx) != 0) {
         encode_value(e, lua_gettop(L) - 1, depth + 1);

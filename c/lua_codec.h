@@ -16,6 +16,9 @@ void okof__codec_encode(lua_State *L, int idx, const char *fn, int arg);
  * input (call it in protected mode). Never runs code. */
 void okof__codec_decode(lua_State *L, const void *p, size_t n);
 
+/* How many pairs the table at idx holds (also used by put_many). */
+size_t okof__codec_count_pairs(lua_State *L, int idx);
+
 /* Push the codec table {encode, decode, name = "lua"}. */
 void okof__codec_push(lua_State *L);
 

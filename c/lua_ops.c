@@ -1,5 +1,6 @@
 /* lua_ops.c -- the methods that read and write single keys, put_many, and
  * sweep. */
+#include "lua_codec.h"
 #include "lua_okofdb.h"
 
 /* After a write: true, or raise for a key too long, or nil, msg, code. */
@@ -70,17 +71,6 @@ int okof__l_del(lua_State *L)
 
 /* ---- put_many ----------------------------------------------------------- */
 
-static size_t count_pairs(lua_State *L, int idx)
-{
-    size_t n = 0;
-    lua_pushnil(L);
-    while (lua_next(L, idx) != 0) {
-        lua_pop(L, 1);
-        n++;
-    }
-    return n;
-}
-
 /* Fill items[i] from the pair at -2/-1; the key's and value's strings are
  * kept alive in the anchor table at index 4. */
 static void take_pair(lua_State *L, okof_kv *it, size_t i)
@@ -121,7 +111,7 @@ int okof__l_put_many(lua_State *L)
     if (!lua_istable(L, 2))
         okof__l_typeerror(L, 2, 1, "put_many", "items", "table");
     lua_settop(L, 2);
-    n = count_pairs(L, 2);
+    n = okof__codec_count_pairs(L, 2);
     items = (okof_kv *)okof_newudata(L, (n ? n : 1) * sizeof *items); /* 3 */
     lua_createtable(L, (int)(2 * n), 0); /* 4: anchors the strings */
     lua_pushnil(L);
