@@ -30,6 +30,7 @@ int okof_open(okof_t **dbp, const char *dir, unsigned flags,
     db->flags = flags;
     db->compress_min = compress_min;
     db->serial = 0;
+    db->noatime = 1;
     db->scratch = NULL;
     *dbp = db;
     return 0;
@@ -105,13 +106,13 @@ int okof_get_buf(okof_t *db, const void *key, size_t klen, void *buf,
     if (rc < 0)
         return rc;
     split_buf(buf, cap, &sp);
-    rc = okof__load(db->dfd, name, sp.file, sp.filecap, &l);
+    rc = okof__load(db->dfd, name, &db->noatime, sp.file, sp.filecap, &l);
     fast = rc == 0 && !l.heap;
     if (rc == 0)
         rc = decode(&l, &sp, val, vlen, allocated);
     /* A short read mistaken for the end: read again to the real end. */
     if (rc == OKOF_CORRUPT && fast) {
-        rc = okof__load(db->dfd, name, NULL, 0, &l);
+        rc = okof__load(db->dfd, name, &db->noatime, NULL, 0, &l);
         if (rc == 0)
             rc = decode(&l, &sp, val, vlen, allocated);
     }

@@ -41,8 +41,11 @@ int okof__io_link(int dfd, const char *from, const char *to);
 int okof__io_unlink(int dfd, const char *name);
 
 /* Open `name` in dfd for reading, never following a symbolic link
- * (-ELOOP) and never blocking on a FIFO. */
-int okof__io_open_read(int dfd, const char *name);
+ * (-ELOOP) and never blocking on a FIFO. While *noatime is set, the open
+ * asks that reads leave the file's access time alone (Linux's O_NOATIME:
+ * a read then dirties no inode); the system allows that only to the
+ * file's owner, so a refusal (EPERM) clears *noatime and opens again. */
+int okof__io_open_read(int dfd, const char *name, int *noatime);
 
 /* The size of the regular file fd; -EISDIR for a directory, -EINVAL for
  * any other kind of file. */

@@ -78,10 +78,10 @@ static int load_fd(int fd, unsigned char *sbuf, size_t cap,
     return load_heap(fd, sbuf, n, out);
 }
 
-int okof__load(int dfd, const char *name, unsigned char *sbuf, size_t cap,
-               struct okof__loaded *out)
+int okof__load(int dfd, const char *name, int *noatime, unsigned char *sbuf,
+               size_t cap, struct okof__loaded *out)
 {
-    int fd = okof__io_open_read(dfd, name), rc, crc;
+    int fd = okof__io_open_read(dfd, name, noatime), rc, crc;
     out->file = NULL;
     out->len = 0;
     out->heap = 0;

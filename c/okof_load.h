@@ -14,9 +14,9 @@ struct okof__loaded {
 /* Load file `name` of directory dfd. sbuf (cap bytes) is tried first;
  * with cap 0 (sbuf may be NULL) the file is sized with fstat and read to
  * its end. Errors: -ENOENT, -ELOOP, -EISDIR, -EINVAL (not a regular file),
- * -ENOMEM, errnos of open/read/close. */
-int okof__load(int dfd, const char *name, unsigned char *sbuf, size_t cap,
-               struct okof__loaded *out);
+ * -ENOMEM, errnos of open/read/close. *noatime is okof__io_open_read's. */
+int okof__load(int dfd, const char *name, int *noatime, unsigned char *sbuf,
+               size_t cap, struct okof__loaded *out);
 
 void okof__load_free(struct okof__loaded *l);
 

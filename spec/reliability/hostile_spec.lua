@@ -349,6 +349,28 @@ describe("permission denied", function()
     db:close()
   end))
 
+  -- okofdb's reads ask the kernel to leave access times alone (O_NOATIME
+  -- on Linux), which it allows only to the files' owner: a reader who is
+  -- not the owner is refused that (EPERM), and must read as usual.
+  it("of reads that leave access times alone, to a reader who does not own the files: get and each read", counted(function()
+    local db, dir = reachable_store()
+    local vals = { a = "first", b = H.text_bytes(5000, 3), c = "third" }
+    for k, v in pairs(vals) do assert.is_true(db:put(k, v)) end
+    local lines, status, _, out = child(dir, { "get", H.hex("a"), "get", H.hex("b"), "each", "get", H.hex("c") })
+    assert.are.equal(0, status, out)
+    assert.are.equal("value " .. H.hex(vals.a), lines[1], out)
+    assert.are.equal("value " .. H.hex(vals.b), lines[2], out)
+    local each = { lines[3], lines[4], lines[5] }
+    table.sort(each)
+    for i, k in ipairs({ "a", "b", "c" }) do
+      assert.are.equal("each " .. H.hex(k) .. " value " .. H.hex(vals[k]), each[i], out)
+    end
+    assert.are.equal("end", lines[6], out)
+    assert.are.equal("value " .. H.hex(vals.c), lines[7], out)
+    case()
+    db:close()
+  end))
+
   it("of a directory that cannot be searched or created: open gives EACCES", counted(function()
     local _, dir, base = reachable_store()
     assert(H.run("chmod 700 " .. H.q(dir)))
