@@ -7,6 +7,12 @@
  *   clock.mkdir(dir)   mkdir(dir, 0755)                        (true | nil, msg)
  *   clock.getpid()     the process id
  *   clock.sleep_until(t)  sleep until clock.now() >= t
+ *   clock.opendir(dir) a directory descriptor (integer | nil, msg)
+ *   clock.closefd(fd)  close(2)
+ *   clock.readat(dfd, name)  floor's get_min from Lua: openat, one read
+ *                      into a 64 KiB static buffer, close; the bytes read
+ *                      (integer | nil, msg): the file system's own cost
+ *                      of a get, for the scale measure
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -64,13 +70,43 @@ static int c_sleep_until(lua_State *L) {
     return 0;
 }
 
+static int c_opendir(lua_State *L) {
+    const char *dir = luaL_checkstring(L, 1);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return fail(L, dir);
+    lua_pushinteger(L, fd);
+    return 1;
+}
+
+static int c_closefd(lua_State *L) {
+    close((int)luaL_checkinteger(L, 1));
+    return 0;
+}
+
+static int c_readat(lua_State *L) {
+    static char buf[65536]; /* the bytes are dropped: no state is kept */
+    int dfd = (int)luaL_checkinteger(L, 1), fd;
+    const char *name = luaL_checkstring(L, 2);
+    ssize_t r;
+    fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return fail(L, name);
+    do r = read(fd, buf, sizeof buf); while (r < 0 && errno == EINTR);
+    close(fd);
+    if (r < 0) return fail(L, name);
+    lua_pushinteger(L, (lua_Integer)r);
+    return 1;
+}
+
 int luaopen_clock(lua_State *L);
 int luaopen_clock(lua_State *L) {
-    lua_createtable(L, 0, 5);
+    lua_createtable(L, 0, 8);
     lua_pushcfunction(L, c_now);    lua_setfield(L, -2, "now");
     lua_pushcfunction(L, c_syncfs); lua_setfield(L, -2, "syncfs");
     lua_pushcfunction(L, c_mkdir);  lua_setfield(L, -2, "mkdir");
     lua_pushcfunction(L, c_getpid); lua_setfield(L, -2, "getpid");
     lua_pushcfunction(L, c_sleep_until); lua_setfield(L, -2, "sleep_until");
+    lua_pushcfunction(L, c_opendir); lua_setfield(L, -2, "opendir");
+    lua_pushcfunction(L, c_closefd); lua_setfield(L, -2, "closefd");
+    lua_pushcfunction(L, c_readat); lua_setfield(L, -2, "readat");
     return 1;
 }

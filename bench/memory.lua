@@ -1,6 +1,6 @@
 -- memory.lua -- okofdb's memory use and how its costs scale with the store.
 --
---   lua5.4 bench/memory.lua [-q] [-f FS] [-t TEXTFILE] DIR
+--   lua5.4 bench/memory.lua [-q] [-p PARTS] [-f FS] [-t TEXTFILE] DIR
 --
 -- Prints METRIC and RESULT lines (floor format) for bench/report.lua:
 --   1. peak RSS of one get of a big value (64 MiB; 16 MiB with -q), each
@@ -14,7 +14,11 @@
 --      it should stay flat.
 --   3. okofdb.open on a directory of 10 keys and one of 200,000 keys
 --      (-q: 20,000): median of many single opens.
---   4. get and put (sync "none", 100 B) at 1,000 keys and at 200,000 keys.
+--   4. get and put (sync "none", 100 B) of random keys at 1,000 keys and at
+--      200,000 keys, next to floor's get_min done from Lua on the same keys
+--      (the file system's own growth).
+-- PARTS, comma-separated, picks some of them: peak (1), mixed (2), scale
+-- (3 and 4); all by default.
 -- DIR should be on tmpfs (run.sh passes the first of BENCH_DIRS).
 -- The subcommands `getpeak` and `mixed` are the fresh processes.
 
@@ -127,6 +131,10 @@ local function main(args)
     if a == "-q" then
       opt.q = true
       i = i + 1
+    elseif a == "-p" then
+      opt.p = {}
+      for part in (args[i + 1] or ""):gmatch("[^,]+") do opt.p[part] = true end
+      i = i + 2
     elseif a == "-f" or a == "-t" then
       opt[a:sub(2)] = args[i + 1]
       i = i + 2
@@ -135,7 +143,8 @@ local function main(args)
       i = i + 1
     end
   end
-  if not opt.dir then die("usage: memory.lua [-q] [-f FS] [-t TEXTFILE] DIR") end
+  if not opt.dir then die("usage: memory.lua [-q] [-p PARTS] [-f FS] [-t TEXTFILE] DIR") end
+  local function want(part) return opt.p == nil or opt.p[part] end
 
   local text = "the quick brown fox jumps over the lazy dog\n"
   if opt.t then
@@ -170,7 +179,7 @@ local function main(args)
   end
 
   -- 1. peak RSS of a get of a big value
-  do
+  if want("peak") then
     local N = opt.q and 16 * 1048576 or 64 * 1048576
     local d = string.format("%s/mem.%d.peak", opt.dir, pid)
     local db = check(okofdb.open(d, { sync = "none" }))
@@ -210,7 +219,7 @@ local function main(args)
   end
 
   -- 2. RSS over many mixed operations
-  do
+  if want("mixed") then
     local marks = opt.q and "10000,20000,50000,100000" or "10000,100000,500000,1000000"
     local d = string.format("%s/mem.%d.mixed", opt.dir, pid)
     local out = sh(string.format("%s mixed '%s' %s '%s'", self_cmd, d, marks, opt.t or ""))
@@ -221,7 +230,7 @@ local function main(args)
   end
 
   -- 3 and 4. open time and get/put at a small and a big store
-  do
+  if want("scale") then
     local BIG = opt.q and 20000 or 200000
     local val = text:sub(1, 100)
     local function fill(d, n)
@@ -247,28 +256,45 @@ local function main(args)
       -- as RESULT: n = opens, total_s = n * median, so us_op is the median
       result("open_" .. nkeys .. "keys", 0, #times, med * #times)
     end
+    -- get and put of random keys of a store of nkeys, and floor's get_min
+    -- from Lua (clock.readat: the file system's own cost of the same
+    -- gets), in interleaved rounds after a warm-up round; medians.
     local function bench_getput(d, nkeys)
       local db = check(okofdb.open(d, { sync = "none" }))
+      local dfd = check(clock.opendir(d))
+      local readat = clock.readat
       local M = opt.q and 5000 or 20000
+      local ROUNDS = opt.q and 3 or 7
       local ks = {}
       local x = 987654
       for r = 1, M do
         x = (x * 1103515245 + 12345) % 2147483648
         ks[r] = string.format("k%07d", x % nkeys)
       end
-      local warmed = false
-      for _, op in ipairs({ "get", "put", "get" }) do
-        local t = now()
-        if op == "get" then
+      local loops = {
+        get = function()
           for r = 1, M do if not db:get(ks[r]) then die("get %s", ks[r]) end end
-        else
+        end,
+        rawget = function()
+          for r = 1, M do if not readat(dfd, ks[r]) then die("readat %s", ks[r]) end end
+        end,
+        put = function()
           for r = 1, M do check(db:put(ks[r], val)) end
+        end,
+      }
+      local order = { "get", "rawget", "put" }
+      local times = { get = {}, rawget = {}, put = {} }
+      for round = 0, ROUNDS do
+        for _, op in ipairs(order) do
+          collectgarbage() -- the fill's and the last loop's garbage is not this loop's
+          local t = now()
+          loops[op]()
+          local el = now() - t
+          if round > 0 then table.insert(times[op], el) end
         end
-        local el = now() - t
-        -- the second get (after the puts, caches warm) is the one reported
-        if op == "put" or warmed then result(op .. "_" .. nkeys .. "keys", 100, M, el) end
-        if op == "get" then warmed = true end
       end
+      for _, op in ipairs(order) do result(op .. "_" .. nkeys .. "keys", 100, M, median(times[op])) end
+      clock.closefd(dfd)
       db:close()
     end
     for _, n in ipairs({ 10, 1000, BIG }) do

@@ -221,8 +221,8 @@ if INFO.date then
   for _, fs in ipairs(FS_ORDER) do
     if SPEC_OF[fs] then specs[#specs + 1] = string.format("`%s` on %s", SPEC_OF[fs], fs) end
   end
-  w("Run of %s, okofdb at commit %s%s; %s repetition(s); SIZE:N:ND %s%s.",
-    INFO.date, INFO.commit or "?",
+  w("Run of %s, okofdb %s commit %s%s; %s repetition(s); SIZE:N:ND %s%s.",
+    INFO.date, INFO.module == "rock" and "from the installed rock, checkout at" or "at", INFO.commit or "?",
     (tonumber(INFO.dirty_core_files) or 0) > 0 and (" with " .. INFO.dirty_core_files .. " uncommitted file(s) in c/ or lua/") or "",
     INFO.reps or "?", table.concat(specs, ", "), INFO.quick == "1" and " (**quick run**: small N, not for quoting)" or "")
   w("")
@@ -419,13 +419,41 @@ if #SCALE > 0 then
     open = "okofdb.open + close, median of %s opens, dir of %s keys",
     get = "get 100 B, random keys, store of %s keys",
     put = "put 100 B sync none, random existing keys, store of %s keys",
+    rawget = "floor's get_min from Lua (clock.readat: openat, read, close), the same keys, store of %s keys",
   }
+  local by = {}
   for _, s in ipairs(SCALE) do
     local what, nk = s.op:match("^(%a+)_(%d+)keys$")
     local text = what == "open" and string.format(label.open, s.n, nk) or string.format(label[what] or s.op, nk)
     w("| %s | %s |", text, us(tonumber(s.us_op)))
+    if what then
+      by[what] = by[what] or {}
+      table.insert(by[what], { keys = tonumber(nk), us = tonumber(s.us_op) })
+    end
   end
   w("")
+  -- growth from the smallest to the biggest store measured, per measure
+  local function growth(what)
+    local t = by[what]
+    if not t or #t < 2 then return nil end
+    table.sort(t, function(a, b) return a.keys < b.keys end)
+    return t[#t].us / t[1].us, t[1].keys, t[#t].keys
+  end
+  local parts = {}
+  for _, what in ipairs({ "open", "get", "put" }) do
+    local g, lo, hi = growth(what)
+    if g then
+      local limit = what == "open" and 1.10 or 1.5
+      parts[#parts + 1] = string.format("%s ×%.2f (%s keys → %s, target ≤ %.2f) %s", what, g, lo, hi, limit,
+        g <= limit and "PASS" or "**MISS**")
+    end
+  end
+  local graw = growth("rawget")
+  if #parts > 0 then
+    w("Growth: %s.%s", table.concat(parts, "; "),
+      graw and string.format(" The file system's own get (floor's get_min from Lua) grows ×%.2f.", graw) or "")
+    w("")
+  end
 end
 
 -- ---- batch writes -------------------------------------------------------------------

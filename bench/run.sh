@@ -6,7 +6,7 @@
 #   bench/run.sh report     only the report, from build/bench/results.txt
 #
 # Knobs (environment):
-#   BENCH_REPS=3        interleaved repetitions (1 with BENCH_QUICK=1)
+#   BENCH_REPS=5        interleaved repetitions (1 with BENCH_QUICK=1)
 #   BENCH_QUICK=1       a short smoke run (CI): small N, one repetition,
 #                       smaller memory and concurrency runs; it never
 #                       rewrites BENCHMARKS.md or bench/chart.png
@@ -28,6 +28,10 @@
 #   BENCH_CONC_SECONDS  seconds per concurrency case (1; quick 0.3)
 #   BENCH_UPDATE_DOCS=0 a full run without rewriting BENCHMARKS.md and
 #                       bench/chart.png (it writes build/bench/ only)
+#   BENCH_ROCK=1        drive the installed rock instead of this checkout's
+#                       build: okofdb found through `luarocks path` for Lua
+#                       5.4 and 5.1 (LuaJIT), in the tree BENCH_ROCKTREE
+#                       (and BENCH_ROCKTREE-5.1 for LuaJIT) when set
 #   BENCH_TEXT          the value text (../shared/bench/text64k.txt)
 #   BENCH_FLOOR_SRC     floor's source (../shared/bench/floor.c)
 # Output: build/bench/results.txt (every RESULT/METRIC line), and
@@ -49,7 +53,7 @@ if [ -n "$QUICK" ]; then
   CONC_PROCS="1 2"
   NOCOMP=${BENCH_NOCOMP:-0}
 else
-  REPS=${BENCH_REPS:-3}
+  REPS=${BENCH_REPS:-5}
   SPEC=${BENCH_SPEC:-100:10000:1000,65536:2000:300}
   DISK_SPEC=${BENCH_DISK_SPEC:-100:3000:500,65536:600:150}
   CONC_SECONDS=${BENCH_CONC_SECONDS:-1}
@@ -68,8 +72,24 @@ LUA54=${BENCH_LUA:-lua5.4}
 LUAJIT=${BENCH_LUAJIT:-luajit}
 command -v "$LUAJIT" >/dev/null 2>&1 || LUAJIT=
 
-env54=(env "LUA_PATH=lua/?.lua;;" "LUA_CPATH=$OUT/?.so;build/?.so;;")
-envjit=(env "LUA_PATH=lua/?.lua;;" "LUA_CPATH=$OUT/luajit/?.so;build/luajit/?.so;;")
+ROCK=${BENCH_ROCK:-0}
+[ "$ROCK" = 0 ] && ROCK=
+# where okofdb comes from: this checkout's build, or the installed rock
+rock_paths() { # lua-version tree -> "LUA_PATH;;" "LUA_CPATH" for okofdb
+  local tree=()
+  [ -n "$2" ] && tree=(--tree "$2")
+  luarocks --lua-version "$1" "${tree[@]}" path --lr-path
+  luarocks --lua-version "$1" "${tree[@]}" path --lr-cpath
+}
+if [ -n "$ROCK" ]; then
+  mapfile -t p54 < <(rock_paths 5.4 "${BENCH_ROCKTREE:-}")
+  mapfile -t pjit < <(rock_paths 5.1 "${BENCH_ROCKTREE:+$BENCH_ROCKTREE-5.1}")
+  env54=(env "LUA_PATH=${p54[0]};;" "LUA_CPATH=$OUT/?.so;${p54[1]};;")
+  envjit=(env "LUA_PATH=${pjit[0]};;" "LUA_CPATH=$OUT/luajit/?.so;${pjit[1]};;")
+else
+  env54=(env "LUA_PATH=lua/?.lua;;" "LUA_CPATH=$OUT/?.so;build/?.so;;")
+  envjit=(env "LUA_PATH=lua/?.lua;;" "LUA_CPATH=$OUT/luajit/?.so;build/luajit/?.so;;")
+fi
 
 say() { echo "bench: $*" >&2; }
 
@@ -91,8 +111,10 @@ fi
 # ---- build --------------------------------------------------------------
 mkdir -p "$OUT" "$OUT/luajit"
 say "building"
-"$MAKE" -s build/okofdb/core.so
-[ -n "$LUAJIT" ] && "$MAKE" -s build/luajit/okofdb/core.so
+if [ -z "$ROCK" ]; then
+  "$MAKE" -s build/okofdb/core.so
+  [ -z "$LUAJIT" ] || "$MAKE" -s build/luajit/okofdb/core.so
+fi
 "$CC" -O2 -o "$OUT/floor" "$FLOOR_SRC"
 "$CC" -O2 -Wall -Wextra -o "$OUT/snappy_time" bench/snappy_time.c -lsnappy
 # shellcheck disable=SC2046
@@ -154,7 +176,9 @@ note() { echo "NOTE $*" | log >/dev/null; }
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 dirty=$(git status --porcelain -- c lua 2>/dev/null | wc -l)
-echo "BENCH info date=$(date -u +%Y-%m-%dT%H:%MZ) commit=$commit dirty_core_files=$dirty quick=${QUICK:-0} reps=$REPS" | log
+echo "BENCH info date=$(date -u +%Y-%m-%dT%H:%MZ) commit=$commit dirty_core_files=$dirty quick=${QUICK:-0} reps=$REPS module=$([ -n "$ROCK" ] && echo rock || echo build)" | log
+modpath() { "$@" -e 'print((package.searchpath("okofdb.core", package.cpath)))' 2>/dev/null || echo '?'; }
+note "okofdb module: $(modpath "${env54[@]}" "$LUA54")${LUAJIT:+, $(modpath "${envjit[@]}" "$LUAJIT")}"
 note "nproc: $(nproc); CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); RAM: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
 note "kernel: $(uname -sr); $("$LUA54" -v 2>&1 | awk 'NR==1 {print $1, $2}')${LUAJIT:+; $("$LUAJIT" -v 2>&1 | awk 'NR==1 {print $1, $2}')}; gcc $("$CC" -dumpfullversion); snappy $(dpkg-query -W -f='${Version}' libsnappy-dev 2>/dev/null || echo '?'); SQLite $(dpkg-query -W -f='${Version}' libsqlite3-0 2>/dev/null || echo '?')"
 for i in "${!ROOTS[@]}"; do
