@@ -290,7 +290,12 @@ local function scaled(f, k) return function(r) local v = f(r); return v and v * 
 local function plus(f, g, k) return function(r) local a, b = f(r), g(r); return a and b and a + k * b end end
 
 local INTERPS = { { "lua5.4", "okofdb-lua5.4", "luaatomic" }, { "luajit", "okofdb-luajit", "luaatomic-luajit" } }
-local summary = { pass = 0, miss = 0 }
+local summary = {} -- per file system: { pass = n, miss = n }
+local function count(fs, ok)
+  summary[fs] = summary[fs] or { pass = 0, miss = 0 }
+  local k = ok and "pass" or "miss"
+  summary[fs][k] = summary[fs][k] + 1
+end
 
 local function check_cell(fs, measured, target)
   local mv, tv = {}, {}
@@ -301,7 +306,7 @@ local function check_cell(fs, measured, target)
   if #mv == 0 then return "–" end
   local rr = med_ratio(measured, target)
   local ok = rr <= 1
-  summary[ok and "pass" or "miss"] = summary[ok and "pass" or "miss"] + 1
+  count(fs, ok)
   return string.format("%s / %s (×%.3f) %s", us(median(mv)), us(median(tv)), rr, ok and "PASS" or "**MISS**")
 end
 
@@ -348,30 +353,38 @@ for _, fs in ipairs(FS_ORDER) do
   -- every op faster than the pure-Lua atomic store, same interpreter
   local cells = {}
   for _, it in ipairs(INTERPS) do
-    local worst, worst_name, slower, total = nil, nil, 0, 0
+    local slower, total = {}, 0
     for _, size in ipairs(SIZES) do
       for _, op in ipairs(OPS) do
         local rr = med_ratio(at(fs, size, op, it[2]), at(fs, size, op, it[3]))
         if rr then
           total = total + 1
-          if rr >= 1 then slower = slower + 1 end
-          if not worst or rr > worst then worst, worst_name = rr, op .. " " .. size_name(size) end
+          if rr >= 1 then slower[#slower + 1] = string.format("%s %s %s", op, size_name(size), ratio(rr)) end
         end
       end
     end
     if total == 0 then
       cells[#cells + 1] = "–"
     else
-      local ok = slower == 0
-      summary[ok and "pass" or "miss"] = summary[ok and "pass" or "miss"] + 1
-      cells[#cells + 1] = string.format("%d of %d ops slower; worst %s %s %s", slower, total, worst_name,
-        ratio(worst), ok and "PASS" or "**MISS**")
+      local ok = #slower == 0
+      count(fs, ok)
+      cells[#cells + 1] = string.format("%d of %d ops slower%s %s", #slower, total,
+        ok and "" or (": " .. table.concat(slower, ", ")), ok and "PASS" or "**MISS**")
     end
   end
   w("| every op faster than luaatomic (same Lua; × = okofdb ÷ luaatomic) | %s | %s | %s |", fs, cells[1], cells[2])
 end
 w("")
-w("%d PASS, %d MISS.", summary.pass, summary.miss)
+do
+  local parts = {}
+  for _, fs in ipairs(FS_ORDER) do
+    local c = summary[fs]
+    if c then parts[#parts + 1] = string.format("%s: %d PASS, %d MISS", fs, c.pass, c.miss) end
+  end
+  w("%s. The issue's targets are judged on tmpfs, where okofdb's own cost is", table.concat(parts, "; "))
+  w("visible; on the disk the fast operations wait on writeback and move with it, and only")
+  w("the durable rows are targets there.")
+end
 w("")
 
 -- ---- memory and scale --------------------------------------------------------------
