@@ -38,9 +38,13 @@ static int c_now(lua_State *L) {
     return 1;
 }
 
+static int open_dir(const char *dir) {
+    return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
 static int c_syncfs(lua_State *L) {
     const char *dir = luaL_checkstring(L, 1);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+    int fd = open_dir(dir), rc;
     if (fd < 0) return fail(L, dir);
     rc = syncfs(fd);
     close(fd);
@@ -72,7 +76,7 @@ static int c_sleep_until(lua_State *L) {
 
 static int c_opendir(lua_State *L) {
     const char *dir = luaL_checkstring(L, 1);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = open_dir(dir);
     if (fd < 0) return fail(L, dir);
     lua_pushinteger(L, fd);
     return 1;
