@@ -38,7 +38,11 @@ ldb *okof__l_toldb(lua_State *L, const char *fn)
 
 okof_t *okof__l_checkdb(lua_State *L, const char *fn)
 {
-    ldb *u = okof__l_toldb(L, fn);
+    return okof__l_live(L, okof__l_toldb(L, fn), fn);
+}
+
+okof_t *okof__l_live(lua_State *L, const ldb *u, const char *fn)
+{
     if (u->db == NULL)
         luaL_error(L, "calling '%s' on a closed okofdb handle", fn);
     return u->db;

@@ -4,7 +4,13 @@
  * value, the handle's userdata, so the handle outlives the walk. The
  * iterator functions are shared, made once when the module loads: a
  * closure per walk would be kept alive by LuaJIT's traces, and its walk
- * and directory descriptor with it. */
+ * and directory descriptor with it.
+ *
+ * A finalizer run by an allocation may close the walk or the handle: a
+ * key is copied out of the walk before it is pushed, and each checks the
+ * handle again before it reads a value. */
+#include <string.h>
+
 #include "lua_okofdb.h"
 
 typedef struct {
@@ -27,8 +33,16 @@ int okof__l_iter_close(lua_State *L)
     return 0;
 }
 
-/* The walk at index 1 (its metatable is upvalue 1) and its open store. */
-static liter *check_iter(lua_State *L, okof_t **db)
+/* Raise unless the walk's handle is open. */
+static void check_open(lua_State *L, const liter *it)
+{
+    if (it->u->db == NULL)
+        luaL_error(L, "calling '%s' iterator on a closed okofdb handle",
+                   it->fn);
+}
+
+/* The walk at index 1 (its metatable is upvalue 1), on an open store. */
+static liter *check_iter(lua_State *L)
 {
     liter *it = (liter *)lua_touserdata(L, 1);
     int same = 0;
@@ -39,54 +53,50 @@ static liter *check_iter(lua_State *L, okof_t **db)
     if (!same)
         luaL_error(L, "okofdb iterator called without its walk (got %s)",
                    luaL_typename(L, 1));
-    if (it->u->db == NULL)
-        luaL_error(L, "calling '%s' iterator on a closed okofdb handle",
-                   it->fn);
-    *db = it->u->db;
+    check_open(L, it);
     return it;
 }
 
-/* The next key of the walk, or NULL at its end (the walk is released). */
-static const char *next_key(lua_State *L, liter *it, okof_t *db, size_t *klen)
+/* Push the next key of the walk and return 1, or return 0 at its end (the
+ * walk is released). */
+static int push_next_key(lua_State *L, liter *it)
 {
-    const char *key = NULL;
-    int rc = it->it ? okof_iter_next(it->it, &key, klen) : OKOF_NOTFOUND;
-    if (rc == 0)
-        return key;
+    char key[OKOF_KEY_MAX + 1];
+    const char *k = NULL;
+    size_t klen = 0;
+    int rc = it->it ? okof_iter_next(it->it, &k, &klen) : OKOF_NOTFOUND;
+    if (rc == 0) {
+        memcpy(key, k, klen); /* the walk may be closed while it is pushed */
+        lua_pushlstring(L, key, klen);
+        return 1;
+    }
     release(it);
     if (rc != OKOF_NOTFOUND)
-        luaL_error(L, "%s %s: %s", it->fn, okof_dir(db), okof_strerror(rc));
-    return NULL;
+        luaL_error(L, "%s %s: %s", it->fn, it->u->dir, okof_strerror(rc));
+    return 0;
 }
 
 int okof__l_keys_next(lua_State *L)
 {
-    okof_t *db;
-    liter *it = check_iter(L, &db);
-    size_t klen;
-    const char *key = next_key(L, it, db, &klen);
-    if (key == NULL)
-        return 0;
-    lua_pushlstring(L, key, klen);
-    return 1;
+    return push_next_key(L, check_iter(L));
 }
 
 /* key, value; key, nil, msg, code when the value cannot be read; keys
  * deleted since the walk saw them are skipped. */
 int okof__l_each_next(lua_State *L)
 {
-    okof_t *db;
-    liter *it = check_iter(L, &db);
+    liter *it = check_iter(L);
     lua_settop(L, 1);
     okof_getref(L, 1); /* the handle, at 2: its codec, if any */
     for (;;) {
         size_t klen;
-        const char *key = next_key(L, it, db, &klen);
+        const char *key;
         int n;
-        if (key == NULL)
-            return 0;
         lua_settop(L, 2);
-        lua_pushlstring(L, key, klen);
+        if (!push_next_key(L, it))
+            return 0;
+        check_open(L, it);
+        key = lua_tolstring(L, 3, &klen);
         n = okof__l_read(L, 2, "get", key, klen);
         if (n != 0)
             return n > 0 ? 2 : 4;
@@ -97,25 +107,27 @@ int okof__l_each_next(lua_State *L)
  * closes it at once on 5.4; elsewhere its __gc does. */
 static int start(lua_State *L, const char *fn)
 {
-    okof_t *db = okof__l_checkdb(L, fn);
+    ldb *u = okof__l_toldb(L, fn);
     size_t plen = 0;
-    const char *prefix =
-        lua_isnoneornil(L, 2) ? ""
-                              : okof__l_checkstr(L, 2, 1, fn, "prefix", &plen);
+    const char *prefix;
     liter *it;
     int rc;
+    okof__l_live(L, u, fn);
+    prefix = lua_isnoneornil(L, 2)
+                 ? ""
+                 : okof__l_checkstr(L, 2, 1, fn, "prefix", &plen);
     lua_settop(L, 2);
     it = (liter *)okof_newudata_ref(L, sizeof *it); /* at index 3 */
     it->it = NULL;
     it->fn = fn;
-    it->u = (ldb *)lua_touserdata(L, 1);
+    it->u = u;
     luaL_getmetatable(L, ITER_META);
     lua_setmetatable(L, 3);
     lua_pushvalue(L, 1);
     okof_setref(L, 3);
-    rc = okof_iter_open(db, prefix, plen, &it->it);
+    rc = okof_iter_open(okof__l_live(L, u, fn), prefix, plen, &it->it);
     if (rc != 0)
-        return luaL_error(L, "%s %s: %s", fn, okof_dir(db), okof_strerror(rc));
+        return luaL_error(L, "%s %s: %s", fn, u->dir, okof_strerror(rc));
     lua_pushvalue(L, lua_upvalueindex(2));
     lua_pushvalue(L, 3);
     lua_pushnil(L);

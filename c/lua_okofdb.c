@@ -154,10 +154,11 @@ static int l_open(lua_State *L)
         okof__l_argerror(L, 1, "open", "dir",
                          "not a valid path (empty or holds NUL)");
     parse_opts(L, &o);
-    u = (ldb *)okof_newudata_ref(L, sizeof *u);
+    u = (ldb *)okof_newudata_ref(L, sizeof *u + dlen + 1);
     u->db = NULL;
     u->rbuf = NULL;
     u->codec = o.codec;
+    u->dir = memcpy(u + 1, dir, dlen + 1);
     luaL_getmetatable(L, DB_META);
     lua_setmetatable(L, -2);
     lua_pushvalue(L, 3);
@@ -186,7 +187,7 @@ static int l_tostring(lua_State *L)
     if (u->db == NULL)
         lua_pushliteral(L, "okofdb: closed");
     else
-        lua_pushfstring(L, "okofdb: %s", okof_dir(u->db));
+        lua_pushfstring(L, "okofdb: %s", u->dir);
     return 1;
 }
 

@@ -20,11 +20,18 @@
 
 enum { CODEC_NONE, CODEC_BUILTIN, CODEC_CUSTOM };
 
-/* The userdata of a handle. Its user value is the codec table, if any. */
+/* The userdata of a handle. Its user value is the codec table, if any.
+ *
+ * Any allocation through the Lua API may run a finalizer, and a finalizer
+ * may close the handle: a method checks db again after its last allocation
+ * before the core is called, and names the directory in messages by dir,
+ * which lives in the userdata itself (the method's self keeps it alive),
+ * never by okof_dir(db). */
 typedef struct {
     okof_t *db;          /* NULL once closed */
     unsigned char *rbuf; /* READ_BUF bytes, made on first read */
     int codec;           /* CODEC_* */
+    const char *dir;     /* the directory as opened: the bytes that follow */
 } ldb;
 
 /* ---- lua_args.c: arguments and results ---------------------------------- */
@@ -41,6 +48,9 @@ int okof__l_typeerror(lua_State *L, int idx, int arg, const char *fn,
 ldb *okof__l_toldb(lua_State *L, const char *fn);
 /* The open store of the handle at index 1; raises when it is closed. */
 okof_t *okof__l_checkdb(lua_State *L, const char *fn);
+/* The store of the handle u, checked again before the core is called;
+ * raises when a finalizer closed it. */
+okof_t *okof__l_live(lua_State *L, const ldb *u, const char *fn);
 /* A string argument; numbers are converted as Lua does. */
 const char *okof__l_checkstr(lua_State *L, int idx, int arg, const char *fn,
                              const char *what, size_t *len);

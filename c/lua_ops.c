@@ -1,45 +1,50 @@
 /* lua_ops.c -- the methods that read and write single keys, put_many, and
- * sweep. */
+ * sweep. Each takes its store from okof__l_live after its last allocation:
+ * converting a number key, encoding a value or making a list may run a
+ * finalizer that closes the handle. */
 #include "lua_codec.h"
 #include "lua_okofdb.h"
 
 /* After a write: true, or raise for a key too long, or nil, msg, code. */
-static int write_result(lua_State *L, int rc, const char *fn, okof_t *db,
+static int write_result(lua_State *L, int rc, const char *fn, const ldb *u,
                         const char *key, size_t klen)
 {
     if (rc == OKOF_EBADKEY)
         okof__l_keytoolong(L, 1, fn);
     if (rc != 0)
-        return okof__l_fail(L, rc, fn, okof_dir(db), key, klen, NULL);
+        return okof__l_fail(L, rc, fn, u->dir, key, klen, NULL);
     lua_pushboolean(L, 1);
     return 1;
 }
 
 int okof__l_put(lua_State *L)
 {
-    okof_t *db = okof__l_checkdb(L, "put");
+    ldb *u = okof__l_toldb(L, "put");
     size_t klen, vlen;
-    const char *key = okof__l_checkkey(L, 2, 1, "put", &klen);
-    const char *val = okof__l_tobytes(L, 1, 3, 2, "put", &vlen);
-    db = okof__l_checkdb(L, "put"); /* a codec may have closed it */
-    return write_result(L, okof_put(db, key, klen, val, vlen), "put", db, key,
-                        klen);
+    const char *key, *val;
+    okof__l_live(L, u, "put");
+    key = okof__l_checkkey(L, 2, 1, "put", &klen);
+    val = okof__l_tobytes(L, 1, 3, 2, "put", &vlen);
+    return write_result(
+        L, okof_put(okof__l_live(L, u, "put"), key, klen, val, vlen), "put",
+        u, key, klen);
 }
 
 int okof__l_add(lua_State *L)
 {
-    okof_t *db = okof__l_checkdb(L, "add");
+    ldb *u = okof__l_toldb(L, "add");
     size_t klen, vlen;
-    const char *key = okof__l_checkkey(L, 2, 1, "add", &klen);
-    const char *val = okof__l_tobytes(L, 1, 3, 2, "add", &vlen);
+    const char *key, *val;
     int rc;
-    db = okof__l_checkdb(L, "add"); /* a codec may have closed it */
-    rc = okof_add(db, key, klen, val, vlen);
+    okof__l_live(L, u, "add");
+    key = okof__l_checkkey(L, 2, 1, "add", &klen);
+    val = okof__l_tobytes(L, 1, 3, 2, "add", &vlen);
+    rc = okof_add(okof__l_live(L, u, "add"), key, klen, val, vlen);
     if (rc == OKOF_EXISTS) {
         lua_pushboolean(L, 0);
         return 1;
     }
-    return write_result(L, rc, "add", db, key, klen);
+    return write_result(L, rc, "add", u, key, klen);
 }
 
 int okof__l_get(lua_State *L)
@@ -57,14 +62,17 @@ int okof__l_get(lua_State *L)
 
 int okof__l_del(lua_State *L)
 {
-    okof_t *db = okof__l_checkdb(L, "del");
+    ldb *u = okof__l_toldb(L, "del");
     size_t klen;
-    const char *key = okof__l_checkkey(L, 2, 1, "del", &klen);
-    int rc = okof_del(db, key, klen);
+    const char *key;
+    int rc;
+    okof__l_live(L, u, "del");
+    key = okof__l_checkkey(L, 2, 1, "del", &klen);
+    rc = okof_del(okof__l_live(L, u, "del"), key, klen);
     if (rc == OKOF_EBADKEY)
         okof__l_keytoolong(L, 1, "del");
     if (rc != 0 && rc != OKOF_NOTFOUND)
-        return okof__l_fail(L, rc, "del", okof_dir(db), key, klen, NULL);
+        return okof__l_fail(L, rc, "del", u->dir, key, klen, NULL);
     lua_pushboolean(L, rc == 0);
     return 1;
 }
@@ -104,10 +112,11 @@ static void push_written(lua_State *L, const okof_kv *items, size_t n)
 
 int okof__l_put_many(lua_State *L)
 {
-    okof_t *db = okof__l_checkdb(L, "put_many");
+    ldb *u = okof__l_toldb(L, "put_many");
     size_t n, i = 0, written = 0;
     okof_kv *items;
     int rc;
+    okof__l_live(L, u, "put_many");
     if (!lua_istable(L, 2))
         okof__l_typeerror(L, 2, 1, "put_many", "items", "table");
     lua_settop(L, 2);
@@ -120,8 +129,7 @@ int okof__l_put_many(lua_State *L)
         lua_pop(L, 1);
         i++;
     }
-    db = okof__l_checkdb(L, "put_many"); /* a codec may have closed it */
-    rc = okof_put_many(db, items, i, &written);
+    rc = okof_put_many(okof__l_live(L, u, "put_many"), items, i, &written);
     if (rc == OKOF_EBADKEY)
         okof__l_argerror(L, 1, "put_many", "items",
                          "a key is too long: its file name would exceed 255 bytes");
@@ -129,7 +137,7 @@ int okof__l_put_many(lua_State *L)
         lua_pushboolean(L, 1);
         return 1;
     }
-    okof__l_fail(L, rc, "put_many", okof_dir(db), NULL, 0, NULL);
+    okof__l_fail(L, rc, "put_many", u->dir, NULL, 0, NULL);
     push_written(L, items, written);
     return 4;
 }
@@ -138,10 +146,11 @@ int okof__l_put_many(lua_State *L)
 
 int okof__l_sweep(lua_State *L)
 {
-    okof_t *db = okof__l_checkdb(L, "sweep");
+    ldb *u = okof__l_toldb(L, "sweep");
     lua_Number max_age = 3600;
     size_t removed = 0;
     int rc;
+    okof__l_live(L, u, "sweep");
     if (!lua_isnoneornil(L, 2)) {
         if (lua_type(L, 2) != LUA_TNUMBER)
             okof__l_typeerror(L, 2, 1, "sweep", "max_age", "number");
@@ -150,9 +159,9 @@ int okof__l_sweep(lua_State *L)
     if (!(max_age >= 0))
         okof__l_argerror(L, 1, "sweep", "max_age",
                          "must be a non-negative number");
-    rc = okof_sweep(db, (double)max_age, &removed);
+    rc = okof_sweep(okof__l_live(L, u, "sweep"), (double)max_age, &removed);
     if (rc != 0)
-        return okof__l_fail(L, rc, "sweep", okof_dir(db), NULL, 0, NULL);
+        return okof__l_fail(L, rc, "sweep", u->dir, NULL, 0, NULL);
     okof_pushcount(L, removed);
     return 1;
 }

@@ -88,6 +88,16 @@ static int get(ldb *u, const char *key, size_t klen, void **val, size_t *vlen,
                         val, vlen, allocated);
 }
 
+/* Take the handle's read buffer for a value in it: while the value is
+ * pushed or decoded, code run by an allocation (a finalizer, a custom
+ * decode) may read through the handle or close it. */
+static unsigned char *detach(ldb *u)
+{
+    unsigned char *held = u->rbuf;
+    u->rbuf = NULL;
+    return held;
+}
+
 /* Give the handle back the read buffer `held` that a decode had to itself,
  * unless the handle was closed or made a new one meanwhile. */
 static void reattach(ldb *u, unsigned char *held)
@@ -100,21 +110,27 @@ static void reattach(ldb *u, unsigned char *held)
         free(held);
 }
 
+/* A plain string in the handle's read buffer: the one read that needs no
+ * protected call. */
+static int push_plain(lua_State *L, ldb *u, const void *val, size_t vlen)
+{
+    unsigned char *held = detach(u);
+    lua_pop(L, 1); /* push_value */
+    lua_pushlstring(L, (const char *)val, vlen);
+    reattach(u, held);
+    return 1;
+}
+
 /* The protected push of a value read; decoding errors become results.
- * While a codec decodes, code it runs (a finalizer, a custom decode) may
- * use or close the handle: a value in the handle's read buffer is then
- * decoded from a buffer detached from it (held). */
+ * A value in the handle's read buffer is decoded from the buffer detached
+ * from the handle (held). */
 static int push_read(lua_State *L, int udx, const char *fn, const char *key,
                      size_t klen, void *val, size_t vlen, int allocated)
 {
     ldb *u = (ldb *)lua_touserdata(L, udx);
-    unsigned char *held = NULL;
+    unsigned char *held = allocated ? NULL : detach(u);
     struct span s;
     int rc, top = lua_gettop(L) - 1; /* below push_value */
-    if (!allocated) {
-        held = u->rbuf;
-        u->rbuf = NULL;
-    }
     s.p = val;
     s.n = vlen;
     lua_pushlightuserdata(L, &s);
@@ -130,8 +146,7 @@ static int push_read(lua_State *L, int udx, const char *fn, const char *key,
     lua_settop(L, top + 1); /* the error, and nothing above it */
     decode_error(L);
     lua_replace(L, top + 1);
-    okof__l_fail(L, 0, fn, u->db ? okof_dir(u->db) : "a closed handle", key,
-                 klen, lua_tostring(L, top + 1));
+    okof__l_fail(L, 0, fn, u->dir, key, klen, lua_tostring(L, top + 1));
     lua_remove(L, top + 1); /* the error message under nil, msg, code */
     return -1;
 }
@@ -145,12 +160,10 @@ int okof__l_read(lua_State *L, int udx, const char *fn, const char *key,
     int allocated = 0, rc;
     luaL_checkstack(L, 8, NULL);
     lua_pushcfunction(L, push_value); /* may allocate: before the read */
+    okof__l_live(L, u, fn);
     rc = get(u, key, klen, &val, &vlen, &allocated);
-    if (rc == 0 && !allocated && u->codec == CODEC_NONE) {
-        lua_pop(L, 1); /* in the handle's buffer: nothing to free */
-        lua_pushlstring(L, (const char *)val, vlen);
-        return 1;
-    }
+    if (rc == 0 && !allocated && u->codec == CODEC_NONE)
+        return push_plain(L, u, val, vlen);
     if (rc == 0)
         return push_read(L, udx, fn, key, klen, val, vlen, allocated);
     lua_pop(L, 1);
@@ -158,6 +171,6 @@ int okof__l_read(lua_State *L, int udx, const char *fn, const char *key,
         okof__l_keytoolong(L, 1, fn);
     if (rc == OKOF_NOTFOUND)
         return 0;
-    okof__l_fail(L, rc, fn, okof_dir(u->db), key, klen, NULL);
+    okof__l_fail(L, rc, fn, u->dir, key, klen, NULL);
     return -1;
 }

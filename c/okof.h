@@ -46,6 +46,8 @@ extern "C" {
 
 /* Keys up to this many bytes are always accepted, whatever their bytes. */
 #define OKOF_KEY_SAFE_MAX 80
+/* No key is longer than this: its file name would exceed 255 bytes. */
+#define OKOF_KEY_MAX 255
 
 /* Flags of okof_open(). */
 #define OKOF_CREATE 0x1u /* create the directory and missing parents */

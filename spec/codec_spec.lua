@@ -970,69 +970,12 @@ describe("a custom codec (any table with encode and decode functions)", function
   end)
 
   -- A finalizer (arbitrary Lua code) may run at any allocation, and the
-  -- built-in codec allocates while it decodes.
-  local function on_next_gc(f)
-    if newproxy then -- 5.1, LuaJIT: only userdata have __gc
-      local p = newproxy(true)
-      getmetatable(p).__gc = f
-    else
-      setmetatable({}, { __gc = f })
-    end
-  end
-
-  -- Rounds of the finalizer specs: the collector runs almost without pause
-  -- during them, which Lua 5.1 (two minutes for all) and 5.2-5.3 (10 s)
-  -- take longer over than 5.4 and LuaJIT. Each still catches a decode from
-  -- a buffer the handle can change (checked against the code before the fix).
-  local ROUNDS = (_VERSION == "Lua 5.4" or jit) and 1
-              or _VERSION == "Lua 5.1" and 0.1 or 0.25
-
-  -- Run fn(during) with f armed as a finalizer again and again and short
-  -- garbage collection cycles; f runs at most three times per call of
-  -- during(g), and only while g runs.
-  local function with_finalizer(f, fn)
-    local armed, inside, fired = true, false, 0
-    local function arm()
-      on_next_gc(function()
-        if not armed then return end
-        if inside and fired < 3 then
-          fired = fired + 1
-          f()
-        end
-        arm()
-      end)
-    end
-    local function during(g)
-      inside, fired = true, 0
-      local r = { pcall(g) }
-      inside = false
-      if not r[1] then error(r[2], 0) end
-      return unpack(r, 2)
-    end
-    collectgarbage()
-    -- (settings found to give many short cycles without stalling: 5.3
-    -- never ends a cycle with a pause of 10 and a finalizer that re-arms)
-    if _VERSION == "Lua 5.4" then
-      collectgarbage("incremental", 50, 400, 10)
-    elseif _VERSION == "Lua 5.2" then
-      collectgarbage("setpause", 10)
-      collectgarbage("setstepmul", 1000)
-    else
-      collectgarbage("setpause", 50)
-      collectgarbage("setstepmul", 400)
-    end
-    arm()
-    local ok, err = pcall(fn, during)
-    armed = false
-    if _VERSION == "Lua 5.4" then
-      collectgarbage("incremental", 200, 100, 13) -- the defaults
-    else
-      collectgarbage("setpause", 200)
-      collectgarbage("setstepmul", 200)
-    end
-    collectgarbage()
-    if not ok then error(err, 0) end
-  end
+  -- built-in codec allocates while it decodes. Rounds of the finalizer
+  -- specs: Lua 5.1 (two minutes for all) and 5.2-5.3 (10 s) take longer
+  -- over them than 5.4 and LuaJIT. Each still catches a decode from a
+  -- buffer the handle can change (checked against the code before the fix).
+  local ROUNDS = H.GC_ROUNDS
+  local with_finalizer = H.with_finalizer
 
   -- Two values of one shape and size, whose strings differ.
   local function twins()

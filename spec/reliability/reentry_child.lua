@@ -66,4 +66,7 @@ local function count(dir)
 end
 print("other " .. count(base .. "/other"))
 print("mine " .. count(base .. "/mine"))
-os.exit(0)
+-- Closing the state runs the finalizers of what a scenario leaves open (the
+-- other store, a walk cut short): LeakSanitizer cannot see LuaJIT's heap,
+-- so a handle only that heap refers to counts as leaked at exit.
+os.exit(0, true)
