@@ -93,6 +93,23 @@ static void add_quoted(luaL_Buffer *b, const char *k, size_t n)
     luaL_addchar(b, '"');
 }
 
+int okof__l_itemerror(lua_State *L, const char *fn, const char *key,
+                      size_t klen, const char *msg)
+{
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    add_quoted(&b, key, klen > 32 ? 32 : klen);
+    if (klen > 32) {
+        luaL_addstring(&b, "... (");
+        lua_pushinteger(L, (lua_Integer)klen);
+        luaL_addvalue(&b);
+        luaL_addstring(&b, " bytes)");
+    }
+    luaL_pushresult(&b);
+    return luaL_error(L, "bad argument #1 to '%s' (items: key %s %s)", fn,
+                      lua_tostring(L, -1), msg);
+}
+
 int okof__l_fail(lua_State *L, int rc, const char *op, const char *dir,
                  const char *key, size_t klen, const char *detail)
 {

@@ -59,6 +59,10 @@ const char *okof__l_checkkey(lua_State *L, int idx, int arg, const char *fn,
                              size_t *len);
 /* Raise for a key whose file name would be too long. */
 int okof__l_keytoolong(lua_State *L, int arg, const char *fn);
+/* Raise "bad argument #1 to 'fn' (items: key "<key>" <msg>)", the key
+ * quoted and cut after 32 bytes, then followed by its length. */
+int okof__l_itemerror(lua_State *L, const char *fn, const char *key,
+                      size_t klen, const char *msg);
 /* Push nil, "<op> "<key>" in <dir>: <text>", code and return 3; key may
  * be NULL. With detail (a decoding failure), the text is detail and the
  * code "EDECODE". */

@@ -79,19 +79,43 @@ int okof__l_del(lua_State *L)
 
 /* ---- put_many ----------------------------------------------------------- */
 
-/* Fill items[i] from the pair at -2/-1; the key's and value's strings are
- * kept alive in the anchor table at index 4. */
-static void take_pair(lua_State *L, okof_kv *it, size_t i)
+/* The key of the pair at -2/-1 as a string, pushed; raises for a key that
+ * cannot be stored or that an earlier item had (1 and "1"; two numbers
+ * written alike), which the set at index 5 holds. */
+static const char *take_key(lua_State *L, size_t *klen)
 {
-    int t = lua_type(L, -2), top = lua_gettop(L);
+    int t = lua_type(L, -2);
+    const char *key;
     if (t != LUA_TSTRING && t != LUA_TNUMBER)
         okof__l_argerror(L, 1, "put_many", "items",
                          lua_pushfstring(L, "keys must be strings, got %s",
                                          luaL_typename(L, -2)));
     lua_pushvalue(L, -2); /* converting a copy keeps lua_next's key intact */
-    it->key = lua_tolstring(L, -1, &it->klen);
-    if (it->klen == 0)
+    key = lua_tolstring(L, -1, klen);
+    if (*klen == 0)
         okof__l_argerror(L, 1, "put_many", "items", "a key is empty");
+    if (okof_key_check(key, *klen) != 0)
+        okof__l_itemerror(L, "put_many", key, *klen,
+                          "is too long: its file name would exceed 255 bytes");
+    lua_pushvalue(L, -1);
+    lua_rawget(L, 5);
+    if (!lua_isnil(L, -1))
+        okof__l_itemerror(L, "put_many", key, *klen,
+                          "is given twice (as a number and as a string, or "
+                          "as two numbers written alike)");
+    lua_pop(L, 1);
+    lua_pushvalue(L, -1);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, 5);
+    return key;
+}
+
+/* Fill items[i] from the pair at -2/-1; the key's and value's strings are
+ * kept alive in the anchor table at index 4. */
+static void take_pair(lua_State *L, okof_kv *it, size_t i)
+{
+    int top = lua_gettop(L);
+    it->key = take_key(L, &it->klen);
     lua_rawseti(L, 4, (int)(2 * i + 1));
     it->val = okof__l_tobytes(L, 1, top, 1, "put_many", &it->vlen);
     lua_pushvalue(L, -1);
@@ -123,6 +147,7 @@ int okof__l_put_many(lua_State *L)
     n = okof__codec_count_pairs(L, 2);
     items = (okof_kv *)okof_newudata(L, (n ? n : 1) * sizeof *items); /* 3 */
     lua_createtable(L, (int)(2 * n), 0); /* 4: anchors the strings */
+    lua_createtable(L, 0, (int)n);       /* 5: the keys seen */
     lua_pushnil(L);
     while (i < n && lua_next(L, 2) != 0) {
         take_pair(L, &items[i], i);
@@ -130,9 +155,6 @@ int okof__l_put_many(lua_State *L)
         i++;
     }
     rc = okof_put_many(okof__l_live(L, u, "put_many"), items, i, &written);
-    if (rc == OKOF_EBADKEY)
-        okof__l_argerror(L, 1, "put_many", "items",
-                         "a key is too long: its file name would exceed 255 bytes");
     if (rc == 0) {
         lua_pushboolean(L, 1);
         return 1;

@@ -115,6 +115,13 @@ int okof_put(okof_t *db, const void *key, size_t klen, const void *val,
 int okof_add(okof_t *db, const void *key, size_t klen, const void *val,
              size_t vlen);
 
+/*
+ * okof_key_check -- whether `key` can be stored: 0, or OKOF_EBADKEY when it
+ * is empty or its file name would exceed 255 bytes. Keys of up to
+ * OKOF_KEY_SAFE_MAX bytes always can.
+ */
+int okof_key_check(const void *key, size_t klen);
+
 /* One key and its value, for okof_put_many. */
 typedef struct okof_kv {
     const void *key;

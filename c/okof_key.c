@@ -41,6 +41,13 @@ int okof__key_encode(const unsigned char *key, size_t klen, char *name)
     return (int)n;
 }
 
+int okof_key_check(const void *key, size_t klen)
+{
+    char name[OKOF__NAME_BUF];
+    int n = okof__key_encode((const unsigned char *)key, klen, name);
+    return n < 0 ? n : 0;
+}
+
 static int hexval(char c)
 {
     if (c >= '0' && c <= '9')

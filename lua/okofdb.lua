@@ -252,8 +252,8 @@ local M = {
 --   before the failure (a list, maybe empty; every key when only the final
 --   directory fsync failed)
 -- @raise for an `items` that is not a table, a key or value of the wrong
---   type, an empty or too long key, a value the codec cannot encode: then
---   nothing is written
+--   type, an empty or too long key (named), a key given twice (`1` and
+--   `"1"`), a value the codec cannot encode: then nothing is written
 -- @usage
 -- local ok, msg, code, written = db:put_many({ a = "1", b = "2", c = "3" })
 -- if not ok then print(msg, #written .. " keys written") end

@@ -163,6 +163,33 @@ describe("db:put_many", function()
                      H.error_of(db.put_many, db, { a = "b" }))
   end)
 
+  -- Noticed in review: a too-long key raised without naming it, and a key
+  -- given twice -- as 1 and "1", or as two numbers that convert to one
+  -- string -- was written twice, the value left depending on the order
+  -- lua_next visits the table in.
+  it("names the key that is too long, and raises for a key given twice, writing nothing", function()
+    local db, dir = H.open_tmp()
+    assert.is_true(db:put("keep", "old"))
+    local long = string.rep("A", 99) .. "Z" -- 300 bytes of name
+    local msg = H.error_of(db.put_many, db, { keep = "new", [long] = "v" })
+    assert.is_true(H.contains(msg, "too long"), msg)
+    assert.is_true(H.contains(msg, '"' .. string.rep("A", 32)), msg)
+    assert.is_true(H.contains(msg, "(100 bytes)"), msg)
+    for _, t in ipairs({
+      { [1] = "a", ["1"] = "b", keep = "new" },
+      { [0.1] = "a", [0.1000000000000001] = "b", keep = "new" }, -- both "0.1"
+    }) do
+      msg = H.error_of(db.put_many, db, t)
+      assert.is_not_nil(msg)
+      assert.is_true(H.contains(msg, "'put_many'"), msg)
+      assert.is_true(H.contains(msg, "given twice"), msg)
+      assert.is_truthy(msg:find('key "0?%.?1"'), msg)
+    end
+    assert.are.equal("old", db:get("keep"))
+    assert.are.same({ "keep" }, H.listdir(dir))
+    db:close()
+  end)
+
   it("with a codec raises for a value it cannot encode, and writes nothing", function()
     local db, dir = H.open_tmp({ codec = okofdb.codec.lua })
     local t = { a = 1, b = 2, c = print, d = 4 }

@@ -966,8 +966,16 @@ static void test_keys(void)
 	RC(okof_del(db, k, 256), OKOF_EBADKEY);
 	RC(okof_put(db, k, sizeof k, "v", 1), OKOF_EBADKEY);
 
+	/* okof_key_check answers as the operations do, storing nothing. */
+	RC(okof_key_check(k, 255), 0);
+	RC(okof_key_check(k, 256), OKOF_EBADKEY);
+	RC(okof_key_check("", 0), OKOF_EBADKEY);
+
 	/* Every key of up to 80 bytes is accepted, whatever its bytes. */
 	memset(k, 0xff, sizeof k);
+	RC(okof_key_check(k, OKOF_KEY_SAFE_MAX), 0);
+	RC(okof_key_check(k, 85), 0);
+	RC(okof_key_check(k, 86), OKOF_EBADKEY);
 	ROUNDTRIP(db, k, 80, "ff", 2);
 	ROUNDTRIP(db, k, 85, "ff85", 4); /* 85 * 3 = 255 */
 	RC(okof_put(db, k, 86, "v", 1), OKOF_EBADKEY);
