@@ -417,17 +417,8 @@ end
 
   -- Start the writer, let it run `delay` seconds once ready, kill -9 it.
   local function run_and_kill(script, dir, ready, errfile, nkeys, sync, delay)
-    local cmd = table.concat({
-      "rm -f " .. H.q(ready) .. ";",
-      lua_cmd(script, { dir, ready, tostring(nkeys), sync }),
-      ">/dev/null 2>" .. H.q(errfile) .. " & pid=$!;",
-      "n=0; while [ ! -e " .. H.q(ready) .. " ] && [ $n -lt 3000 ]; do",
-      "kill -0 $pid 2>/dev/null || break; sleep 0.005; n=$((n+1)); done;",
-      "sleep " .. string.format("%.3f", delay) .. ";",
-      "if kill -9 $pid 2>/dev/null; then echo killed; else echo dead; fi;",
-      "wait $pid 2>/dev/null; true",
-    }, " ")
-    return (H.sh(cmd):match("%a+"))
+    return H.run_and_kill(lua_cmd(script, { dir, ready, tostring(nkeys), sync }),
+                          ready, errfile, delay, 3000)
   end
 
   it("leaves every key with its old or its new complete value, no temporary file visible, and sweep(0) reclaims the leftovers", function()

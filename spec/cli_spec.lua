@@ -58,11 +58,7 @@ local function contents(dir)
   return t
 end
 
-local function count(t)
-  local n = 0
-  for _ in pairs(t) do n = n + 1 end
-  return n
-end
+local count = H.count
 
 local function store(dir, items)
   local db = assert(okofdb.open(dir, { sync = "none" }))

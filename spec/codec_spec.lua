@@ -35,11 +35,7 @@ local function same_number(a, b)
   return true
 end
 
-local function count(t)
-  local n = 0
-  for _ in pairs(t) do n = n + 1 end
-  return n
-end
+local count = H.count
 
 local function same_table(a, b)
   if count(a) ~= count(b) then return false end

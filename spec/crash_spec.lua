@@ -13,17 +13,8 @@ local ITERATIONS = tonumber(os.getenv("OKOF_CRASH_ITERATIONS") or "") or 40
 local function run_and_kill(dir, ready, errfile, keys, delay)
   local qkeys = {}
   for i, k in ipairs(keys) do qkeys[i] = H.q(k) end
-  local cmd = table.concat({
-    "rm -f " .. H.q(ready) .. ";",
-    H.script("writer") .. " " .. H.q(dir) .. " " .. H.q(ready) .. " " .. table.concat(qkeys, " "),
-    ">/dev/null 2>" .. H.q(errfile) .. " & pid=$!;",
-    "n=0; while [ ! -e " .. H.q(ready) .. " ] && [ $n -lt 2000 ]; do",
-    "kill -0 $pid 2>/dev/null || break; sleep 0.005; n=$((n+1)); done;",
-    "sleep " .. string.format("%.3f", delay) .. ";",
-    "if kill -9 $pid 2>/dev/null; then echo killed; else echo dead; fi;",
-    "wait $pid 2>/dev/null; true",
-  }, " ")
-  return (H.sh(cmd):match("%a+"))
+  return H.run_and_kill(H.script("writer") .. " " .. H.q(dir) .. " " .. H.q(ready) .. " " ..
+                        table.concat(qkeys, " "), ready, errfile, delay, 2000)
 end
 
 describe("a writer killed with kill -9", function()

@@ -846,4 +846,30 @@ function H.assert_swept(points)
   end
 end
 
+
+-- How many pairs a table holds.
+function H.count(t)
+  local n = 0
+  for _ in pairs(t) do n = n + 1 end
+  return n
+end
+
+-- Start the shell command cmd in the background, wait up to `tries` times
+-- 5 ms for it to create the file `ready`, let it run `delay` seconds more,
+-- kill it with SIGKILL and reap it; its stderr goes to errfile. Returns
+-- "killed", or "dead" when it had ended by itself.
+function H.run_and_kill(cmd, ready, errfile, delay, tries)
+  local sh = table.concat({
+    "rm -f " .. H.q(ready) .. ";",
+    cmd,
+    ">/dev/null 2>" .. H.q(errfile) .. " & pid=$!;",
+    "n=0; while [ ! -e " .. H.q(ready) .. " ] && [ $n -lt " .. tries .. " ]; do",
+    "kill -0 $pid 2>/dev/null || break; sleep 0.005; n=$((n+1)); done;",
+    "sleep " .. string.format("%.3f", delay) .. ";",
+    "if kill -9 $pid 2>/dev/null; then echo killed; else echo dead; fi;",
+    "wait $pid 2>/dev/null; true",
+  }, " ")
+  return (H.sh(sh):match("%a+"))
+end
+
 return H
