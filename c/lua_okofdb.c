@@ -45,6 +45,13 @@ static void opt_create(lua_State *L, struct opts *o)
     opt_flag(o, OKOF_CREATE, lua_toboolean(L, -1));
 }
 
+static void opt_legacy(lua_State *L, struct opts *o)
+{
+    if (lua_type(L, -1) != LUA_TBOOLEAN)
+        opt_error(L, "legacy", "a boolean");
+    opt_flag(o, OKOF_LEGACY, lua_toboolean(L, -1));
+}
+
 static void opt_sync(lua_State *L, struct opts *o)
 {
     static const char *const modes[] = {"none", "full", NULL};
@@ -103,9 +110,9 @@ typedef void (*opt_fn)(lua_State *L, struct opts *o);
 static void parse_opt(lua_State *L, struct opts *o)
 {
     static const char *const names[] = {"create", "sync", "compress_min",
-                                        "codec", NULL};
+                                        "codec", "legacy", NULL};
     static const opt_fn fns[] = {opt_create, opt_sync, opt_compress_min,
-                                 opt_codec};
+                                 opt_codec, opt_legacy};
     const char *name;
     int i;
     if (lua_type(L, -2) != LUA_TSTRING)

@@ -151,6 +151,17 @@ static int push_read(lua_State *L, int udx, const char *fn, const char *key,
     return -1;
 }
 
+/* What a message about a corrupt file adds for the core's reason. */
+static const char *corrupt_note(int reason)
+{
+    if (reason == OKOF_REASON_RAW)
+        return "a raw 0x00 file: open with legacy = true to read values of "
+               "okofdb 0.1.x";
+    if (reason == OKOF_REASON_ZEROS)
+        return "a file made only of zero bytes, as a crash can leave one";
+    return NULL;
+}
+
 int okof__l_read(lua_State *L, int udx, const char *fn, const char *key,
                  size_t klen)
 {
@@ -158,6 +169,7 @@ int okof__l_read(lua_State *L, int udx, const char *fn, const char *key,
     void *val = NULL;
     size_t vlen = 0;
     int allocated = 0, rc;
+    const char *note;
     luaL_checkstack(L, 8, NULL);
     lua_pushcfunction(L, push_value); /* may allocate: before the read */
     okof__l_live(L, u, fn);
@@ -171,6 +183,11 @@ int okof__l_read(lua_State *L, int udx, const char *fn, const char *key,
         okof__l_keytoolong(L, 1, fn);
     if (rc == OKOF_NOTFOUND)
         return 0;
+    note = rc == OKOF_CORRUPT ? corrupt_note(okof_corrupt_reason(u->db)) : NULL;
     okof__l_fail(L, rc, fn, u->dir, key, klen, NULL);
+    if (note != NULL) { /* msg (note) in place of msg */
+        lua_pushfstring(L, "%s (%s)", lua_tostring(L, -2), note);
+        lua_replace(L, -3);
+    }
     return -1;
 }

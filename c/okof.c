@@ -11,13 +11,19 @@
 #include "okof_key.h"
 #include "okof_load.h"
 
+/* okof.h promises that every key of up to OKOF_KEY_SAFE_MAX bytes is
+ * accepted: even with every byte escaped (3 bytes of name each) its name
+ * fits. */
+typedef char okof__key_safe_max_fits[3 * OKOF_KEY_SAFE_MAX <= OKOF__NAME_MAX
+                                         ? 1 : -1];
+
 /* ---- handles ------------------------------------------------------------ */
 
 int okof_open(okof_t **dbp, const char *dir, unsigned flags,
               size_t compress_min)
 {
     size_t len = strlen(dir);
-    okof_t *db = malloc(sizeof *db + len);
+    okof_t *db = malloc(sizeof *db + len + 1);
     if (db == NULL)
         return -ENOMEM;
     memcpy(db->dir, dir, len + 1);
@@ -32,6 +38,7 @@ int okof_open(okof_t **dbp, const char *dir, unsigned flags,
     db->serial = 0;
     db->noatime = 1;
     db->scratch = NULL;
+    db->reason = OKOF_REASON_CHECK;
     *dbp = db;
     return 0;
 }
@@ -73,17 +80,38 @@ static void split_buf(void *buf, size_t cap, struct split *s)
     s->filecap = buf != NULL ? cap - half : 0;
 }
 
+/* OKOF_CORRUPT for the decoder's codes of a refused file, remembering
+ * which in db->reason. */
+static int corrupt(okof_t *db, int rc)
+{
+    if (rc == OKOF__CORRUPT_RAW)
+        db->reason = OKOF_REASON_RAW;
+    else if (rc == OKOF__CORRUPT_ZEROS)
+        db->reason = OKOF_REASON_ZEROS;
+    else if (rc == OKOF_CORRUPT)
+        db->reason = OKOF_REASON_CHECK;
+    else
+        return rc;
+    return OKOF_CORRUPT;
+}
+
+int okof_corrupt_reason(const okof_t *db)
+{
+    return db->reason;
+}
+
 /* Verify and decode a loaded file into the caller's hands. */
-static int decode(struct okof__loaded *l, const struct split *sp, void **val,
-                  size_t *vlen, int *allocated)
+static int decode(okof_t *db, struct okof__loaded *l, const struct split *sp,
+                  void **val, size_t *vlen, int *allocated)
 {
     unsigned char *out = NULL;
     size_t olen = 0;
-    int rc = okof__frame_decode_into(l->file, l->len, sp->room, sp->roomcap,
-                                     &out, &olen);
+    int rc = okof__frame_decode_into(l->file, l->len,
+                                     (db->flags & OKOF_LEGACY) != 0, sp->room,
+                                     sp->roomcap, &out, &olen);
     if (rc) {
         okof__load_free(l);
-        return rc;
+        return corrupt(db, rc);
     }
     *allocated = out == l->file ? l->heap : out != sp->room;
     if (out != l->file)
@@ -109,12 +137,12 @@ int okof_get_buf(okof_t *db, const void *key, size_t klen, void *buf,
     rc = okof__load(db->dfd, name, &db->noatime, sp.file, sp.filecap, &l);
     fast = rc == 0 && !l.heap;
     if (rc == 0)
-        rc = decode(&l, &sp, val, vlen, allocated);
+        rc = decode(db, &l, &sp, val, vlen, allocated);
     /* A short read mistaken for the end: read again to the real end. */
     if (rc == OKOF_CORRUPT && fast) {
         rc = okof__load(db->dfd, name, &db->noatime, NULL, 0, &l);
         if (rc == 0)
-            rc = decode(&l, &sp, val, vlen, allocated);
+            rc = decode(db, &l, &sp, val, vlen, allocated);
     }
     return rc == -ENOENT ? OKOF_NOTFOUND : rc;
 }

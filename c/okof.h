@@ -52,6 +52,12 @@ extern "C" {
 /* Flags of okof_open(). */
 #define OKOF_CREATE 0x1u /* create the directory and missing parents */
 #define OKOF_SYNC 0x2u   /* durable put/del: fsync file, rename, fsync dir */
+#define OKOF_LEGACY 0x4u /* also read raw 0x00 value files (okofdb 0.1.x) */
+
+/* What okof_corrupt_reason() says about the last OKOF_CORRUPT. */
+#define OKOF_REASON_CHECK 0 /* a checksum, length or structure check failed */
+#define OKOF_REASON_RAW 1   /* a raw 0x00 file, and no OKOF_LEGACY */
+#define OKOF_REASON_ZEROS 2 /* a file made only of zero bytes */
 
 /* compress_min value that turns compression off. */
 #define OKOF_NO_COMPRESS ((size_t)-1)
@@ -70,6 +76,13 @@ typedef struct okof_iter okof_iter_t; /* a walk over a store's keys */
  *                 less the umask) if it does not exist.
  *                 OKOF_SYNC: put and del return only once the change has
  *                 reached stable storage.
+ *                 OKOF_LEGACY: also read raw value files, byte 0x00 then
+ *                 the value with no checksum, as the Rust crate okofdb
+ *                 0.1.x writes values under 2048 bytes. Without it such a
+ *                 file is OKOF_CORRUPT (reason OKOF_REASON_RAW): a file
+ *                 that a crash left full of zeros starts with 0x00 too.
+ *                 With it, a file made only of zero bytes is still
+ *                 OKOF_CORRUPT (reason OKOF_REASON_ZEROS).
  *   compress_min  values of at least this many bytes are snappy-compressed
  *                 where that makes them smaller; OKOF_NO_COMPRESS for never.
  * Does not read the directory's entries: its cost does not depend on the
@@ -154,7 +167,10 @@ int okof_put_many(okof_t *db, const okof_kv *items, size_t n,
  *          follows it, not counted); free it with okof_free(). On any
  *          result but 0, *val is set to NULL and *vlen to 0.
  * Every checksum and length in the file is verified first: a value is never
- * returned unless it is exactly the one that was stored.
+ * returned unless it is exactly the one that was stored. Whatever a file
+ * claims, no more memory is allocated than its bytes can decode to (at
+ * most 22 times the file's size, plus the file itself): a crafted file is
+ * OKOF_CORRUPT, not -ENOMEM.
  * Returns 0, OKOF_NOTFOUND (no value), OKOF_CORRUPT (the file failed
  * verification), OKOF_EBADKEY, -ELOOP (a symbolic link stands at the key's
  * name; links are never followed), -EISDIR, -EIO, -EACCES, -ENOMEM.
@@ -177,6 +193,15 @@ int okof_get(okof_t *db, const void *key, size_t klen, void **val,
  */
 int okof_get_buf(okof_t *db, const void *key, size_t klen, void *buf,
                  size_t cap, void **val, size_t *vlen, int *allocated);
+
+/*
+ * okof_corrupt_reason -- after okof_get or okof_get_buf returned
+ * OKOF_CORRUPT on db, why: OKOF_REASON_RAW (a raw 0x00 file read by a
+ * handle without OKOF_LEGACY), OKOF_REASON_ZEROS (a file made only of zero
+ * bytes), or OKOF_REASON_CHECK (any other failed check). Undefined after
+ * any other result.
+ */
+int okof_corrupt_reason(const okof_t *db);
 
 /*
  * okof_del -- remove the value of `key`. With OKOF_SYNC the removal is on

@@ -21,7 +21,13 @@ enum {
     CH_STREAM_ID = 0xff,
     VALUE_HEADER_LEN = 14,
     VALUE_VERSION = 1,
-    BATCH = 32 /* uncompressed chunks handed to the sink at once */
+    BATCH = 32, /* uncompressed chunks handed to the sink at once */
+    /* Most bytes one byte of a snappy block can decode to. The densest
+     * element is a copy with a 2-byte offset: 3 bytes for 64 (a literal
+     * gives at most 1 byte a byte, a 2-byte copy 11 for 2, a 5-byte copy
+     * 64 for 5). So n bytes of elements decode to at most 64 n / 3 <
+     * 22 n bytes, and a claimed length beyond that is a lie. */
+    SNAPPY_MAX_EXPANSION = 22
 };
 
 static const unsigned char stream_id[10] = {
@@ -46,7 +52,8 @@ static uint64_t get_le(const unsigned char *p, int n)
 
 /* ---- encoding ----------------------------------------------------------- */
 
-struct batch {
+/* The iovecs gathered for one call of the sink. */
+struct gather {
     struct iovec iov[2 * BATCH + 2];
     unsigned char hdr[BATCH][OKOF__FRAME_CHUNK_HDR];
     int n, chunks;
@@ -54,14 +61,14 @@ struct batch {
     void *ud;
 };
 
-static void add(struct batch *b, const void *p, size_t len)
+static void add(struct gather *b, const void *p, size_t len)
 {
     b->iov[b->n].iov_base = (void *)(uintptr_t)p;
     b->iov[b->n].iov_len = len;
     b->n++;
 }
 
-static int flush(struct batch *b)
+static int flush(struct gather *b)
 {
     int rc = b->n ? b->sink(b->ud, b->iov, b->n) : 0;
     b->n = 0;
@@ -113,7 +120,7 @@ int okof__frame_encode(const unsigned char *val, size_t vlen,
                        okof__sink sink, void *ud)
 {
     unsigned char prefix[OKOF__FRAME_PREFIX];
-    struct batch b;
+    struct gather b;
     int compress = vlen >= compress_min && scratch != NULL;
     size_t off, n;
 
@@ -181,7 +188,8 @@ static int scan_chunk(struct scan *s, int type, const unsigned char *p,
     case CH_COMPRESSED:
         if (len < 4 || snappy_uncompressed_length((const char *)p + 4, len - 4,
                                                   &ulen) != SNAPPY_OK ||
-            ulen > OKOF__FRAME_CHUNK)
+            ulen > OKOF__FRAME_CHUNK ||
+            ulen > (len - 4) * SNAPPY_MAX_EXPANSION)
             return OKOF_CORRUPT;
         s->compressed = 1;
         break;
@@ -320,27 +328,43 @@ static int is_damaged_framed(const unsigned char *file, size_t flen)
     return okof__frame_has_length(head, sizeof head);
 }
 
-int okof__frame_decode(unsigned char *file, size_t flen, unsigned char **out,
-                       size_t *olen)
+/* Is p[0..n) made only of zero bytes? */
+static int all_zero(const unsigned char *p, size_t n)
 {
-    return okof__frame_decode_into(file, flen, NULL, 0, out, olen);
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (p[i] != 0)
+            return 0;
+    return 1;
 }
 
-int okof__frame_decode_into(unsigned char *file, size_t flen,
+/* A 0x00 file: the raw value after byte 0, moved to the buffer's start;
+ * only with legacy, and never for a file made only of zeros (a file a
+ * crash left full of zeros) or one that starts like an okofdb stream. */
+static int decode_raw(unsigned char *file, size_t flen, int legacy,
+                      unsigned char **out, size_t *olen)
+{
+    if (all_zero(file, flen))
+        return OKOF__CORRUPT_ZEROS;
+    if (is_damaged_framed(file, flen))
+        return OKOF_CORRUPT;
+    if (!legacy)
+        return OKOF__CORRUPT_RAW;
+    memmove(file, file + 1, flen - 1);
+    file[flen - 1] = '\0';
+    *out = file;
+    *olen = flen - 1;
+    return 0;
+}
+
+int okof__frame_decode_into(unsigned char *file, size_t flen, int legacy,
                             unsigned char *room, size_t roomcap,
                             unsigned char **out, size_t *olen)
 {
     if (flen == 0)
         return OKOF_CORRUPT;
-    if (file[0] == FORMAT_LEGACY && is_damaged_framed(file, flen))
-        return OKOF_CORRUPT;
-    if (file[0] == FORMAT_LEGACY) {
-        memmove(file, file + 1, flen - 1);
-        file[flen - 1] = '\0';
-        *out = file;
-        *olen = flen - 1;
-        return 0;
-    }
+    if (file[0] == FORMAT_LEGACY)
+        return decode_raw(file, flen, legacy, out, olen);
     if (file[0] == FORMAT_FRAMED)
         return decode_framed(file, flen, room, roomcap, out, olen);
     return OKOF_CORRUPT;

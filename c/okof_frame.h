@@ -42,21 +42,24 @@ int okof__frame_encode(const unsigned char *val, size_t vlen,
                        size_t compress_min, unsigned char *scratch,
                        okof__sink sink, void *ud);
 
+/* Why a 0x00 file was refused, beside OKOF_CORRUPT (okof.c turns both
+ * into OKOF_CORRUPT and remembers which). */
+#define OKOF__CORRUPT_RAW (-30101)   /* a raw 0x00 file, legacy not set */
+#define OKOF__CORRUPT_ZEROS (-30102) /* a file made only of zero bytes */
+
 /*
  * Verify and decode a whole value file held in file[0..flen) (the buffer
- * must have one spare byte at file[flen]). On success returns 0 and sets
- * *out to the value: either file itself (the value was moved to its start,
- * no allocation) or a new malloc'd buffer, in which case the caller frees
- * both; the value is followed by a NUL byte. Returns OKOF_CORRUPT when any
- * check fails, -ENOMEM when memory runs out.
+ * must have one spare byte at file[flen]). A 0x00 file (a raw value, no
+ * checksum) is read only when legacy is set. room[0..roomcap) takes a
+ * compressed value (room may be NULL). On success returns 0 and sets
+ * *out to the value, followed by a NUL byte: file itself (decoded in
+ * place), room (the value fitted, with its NUL), or a new malloc'd
+ * buffer that the caller frees. Whatever the file claims, no more is
+ * allocated than its bytes can decode to (22 times its size). Returns
+ * OKOF_CORRUPT, OKOF__CORRUPT_RAW or OKOF__CORRUPT_ZEROS when a check
+ * fails, -ENOMEM when memory runs out.
  */
-int okof__frame_decode(unsigned char *file, size_t flen, unsigned char **out,
-                       size_t *olen);
-
-/* okof__frame_decode with room[0..roomcap) for a compressed value: *out
- * is then file (decoded in place), room (the value fitted, with its NUL),
- * or a new malloc'd buffer. room may be NULL. */
-int okof__frame_decode_into(unsigned char *file, size_t flen,
+int okof__frame_decode_into(unsigned char *file, size_t flen, int legacy,
                             unsigned char *room, size_t roomcap,
                             unsigned char **out, size_t *olen);
 

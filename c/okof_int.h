@@ -9,12 +9,13 @@
 
 struct okof {
     int dfd;                /* the store's directory, for every *at call */
-    unsigned flags;         /* OKOF_CREATE | OKOF_SYNC */
+    unsigned flags;         /* OKOF_CREATE | OKOF_SYNC | OKOF_LEGACY */
     size_t compress_min;    /* OKOF_NO_COMPRESS: never */
     int noatime;            /* reads ask for O_NOATIME (okof__io_open_read) */
     unsigned long serial;   /* makes temporary names unique per call */
     unsigned char *scratch; /* compression buffer, made on first need */
-    char dir[1];            /* the path as given, NUL-terminated */
+    int reason;             /* OKOF_REASON_* of the last OKOF_CORRUPT */
+    char dir[];             /* the path as given, NUL-terminated */
 };
 
 #endif

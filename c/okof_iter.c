@@ -12,7 +12,7 @@ struct okof_iter {
     okof__dir *dir;
     size_t plen;
     unsigned char key[OKOF__NAME_BUF]; /* the current key, NUL-terminated */
-    unsigned char prefix[1];           /* plen bytes */
+    unsigned char prefix[];            /* plen bytes */
 };
 
 int okof_iter_open(okof_t *db, const void *prefix, size_t plen,
