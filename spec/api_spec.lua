@@ -43,7 +43,7 @@ describe("okofdb.open", function()
 
   it("opens an existing directory and creates nothing in it", function()
     local dir = H.tmpdir()
-    H.write_file(dir .. "/foo", "\0bar")
+    H.write_file(dir .. "/foo", H.rust_file(H.raw_chunk("bar")))
     local db = assert(okofdb.open(dir))
     assert.are.same({ "foo" }, H.listdir(dir))
     assert.are.equal("bar", db:get("foo"))

@@ -24,24 +24,24 @@ describe("a damaged value file", function()
     return H.pack(db:get("k"))
   end
 
-  -- Two kinds of damage leave a file that the letter of the format still
-  -- reads: byte 0 turned into 0x00 (a legacy file holding the rest of the
-  -- bytes) and the value header's type turned into a skippable chunk or
+  -- One kind of damage leaves a file that the letter of the format still
+  -- reads: the value header's type turned into a skippable chunk or
   -- padding (a Rust-crate file holding the original value). okofdb may read
-  -- them so, or recognise the damage and refuse them as "CORRUPT".
+  -- it so, or recognise the damage and refuse it as "CORRUPT". (Byte 0
+  -- turned into 0x00 makes a raw legacy file, which a handle without
+  -- legacy = true refuses.)
   local function refusable(file)
     local b12 = byte(file, 12)
-    return (byte(file, 1) == 0 and sub(file, 2, 11) == H.STREAM_ID)
-      or (b12 ~= nil and b12 >= 0x81 and b12 <= 0xfe and sub(file, 16, 19) == "okof")
+    return b12 ~= nil and b12 >= 0x81 and b12 <= 0xfe and sub(file, 16, 19) == "okof"
   end
 
   -- Check one damaged file: the result must be what the reference reader
   -- says -- "CORRUPT", or a value. A value is only acceptable when it is the
-  -- original one or, for byte 0 turned into 0x00, the raw rest of the file.
+  -- original one.
   local function check(file, original, what, failures)
     RL.add("corruption.mutations")
     local want = H.decode(file)
-    if want ~= nil and want ~= original and not (byte(file, 1) == 0 and want == sub(file, 2)) then
+    if want ~= nil and want ~= original then
       failures[#failures + 1] = what .. ": the spec's reference reader accepts it (" .. #want .. " bytes)"
       return
     end
@@ -117,16 +117,24 @@ describe("a damaged value file", function()
         assert.are.equal(legal, r[1])
       end
     end
-    -- byte 0 turned to 0x00: a legacy file holding the rest of the bytes
-    legal_or_corrupt("\0" .. sub(file, 2), sub(file, 2))
+    -- byte 0 turned to 0x00: a raw file, refused without legacy = true;
+    -- with it, refused too (it starts like a stream okofdb wrote) or read
+    -- as the rest of the bytes
+    assert.are.equal("CORRUPT", read_back("\0" .. sub(file, 2))[3])
+    local ldb = assert(okofdb.open(dir, { legacy = true }))
+    H.write_file(dir .. "/k", "\0" .. sub(file, 2))
+    local r = H.pack(ldb:get("k"))
+    assert.is_true(r[3] == "CORRUPT" or r[1] == sub(file, 2), show(r))
     -- value header turned into a skippable chunk or padding: a Rust-crate
     -- file with the original value
     for _, t in ipairs({ 0x81, 0xfe, 0xfd }) do
       legal_or_corrupt(sub(file, 1, 11) .. char(t) .. sub(file, 13), small)
     end
-    -- the same shapes built on purpose, with other contents, are read
-    local r = read_back("\0" .. sub(file, 2, 11) .. "not a value header")
-    assert.are.equal(sub(file, 2, 11) .. "not a value header", r[1])
+    -- the same shapes built on purpose, with other contents, are read (the
+    -- raw one with legacy = true)
+    H.write_file(dir .. "/k", "\0" .. sub(file, 2, 11) .. "not a value header")
+    assert.are.equal(sub(file, 2, 11) .. "not a value header", ldb:get("k"))
+    ldb:close()
     r = read_back(H.rust_file(H.chunk(0x81, "okoh" .. string.rep("\0", 10)), H.raw_chunk(small)))
     assert.are.equal(small, r[1])
   end)
@@ -365,4 +373,144 @@ describe("hand-built invalid value files", function()
       { "output past the varint", c(H.block(4, H.literal("abcd"), H.literal("e")), "abcd") },
     })
   end)
+end)
+
+-- SPEC.md "Value files": a 0x00 file is read only by a handle opened with
+-- legacy = true, and a file made only of zero bytes (what a crash can leave
+-- behind on XFS or ext4) is "CORRUPT" with it or without it.
+describe("a file made only of zero bytes", function()
+  local db, ldb, dir
+  before_each(function()
+    db, dir = H.open_tmp()
+    ldb = assert(okofdb.open(dir, { legacy = true }))
+  end)
+  after_each(function() db:close(); ldb:close(); H.cleanup() end)
+
+  local LENGTHS = { 1, 2, 14, 28, 29, 30, 101, 2048, 4096, 65536, 65537, 70000, 1048576 }
+
+  it("is CORRUPT for get and each, with legacy = true or not", RL.counted("zerofill", function()
+    assert.is_true(db:put("k", "a value"))
+    assert.is_true(db:put("other", "kept"))
+    local failures = {}
+    for _, n in ipairs(LENGTHS) do
+      H.write_file(dir .. "/k", string.rep("\0", n))
+      for _, h in ipairs({ db, ldb }) do
+        local what = n .. " zeros, legacy = " .. tostring(h == ldb)
+        RL.add("zerofill.cases")
+        local r = H.pack(h:get("k"))
+        if not (r.n == 3 and r[1] == nil and r[3] == "CORRUPT" and H.contains(r[2], "zero bytes")) then
+          failures[#failures + 1] = what .. ": get gave " .. show(r)
+        end
+        local got = H.collect_each(h)
+        if got.k.value ~= nil or not H.contains(got.k.err or "", "zero bytes") or got.other.value ~= "kept" then
+          failures[#failures + 1] = what .. ": each gave " .. tostring(got.k.value and #got.k.value)
+        end
+      end
+    end
+    assert.are.equal(0, #failures, "\n" .. table.concat(failures, "\n"))
+  end))
+
+  it("but one other byte is a raw value only with legacy = true", RL.counted("zerofill", function()
+    for _, n in ipairs({ 2, 101, 4096, 70000 }) do
+      local file = string.rep("\0", n - 1) .. "\1"
+      H.write_file(dir .. "/k", file)
+      RL.add("zerofill.cases", 2)
+      local v, msg, code = db:get("k")
+      assert.is_nil(v)
+      assert.are.equal("CORRUPT", code)
+      assert.is_true(H.contains(msg, "(a raw 0x00 file: open with legacy = true to read values of okofdb 0.1.x)"), msg)
+      assert.are.equal(sub(file, 2), ldb:get("k"))
+    end
+  end))
+end)
+
+-- SPEC.md "Value files": whatever a file claims, reading it allocates no
+-- more than its bytes can decode to. Each file here claims far more: the
+-- read is "CORRUPT", in a process whose peak resident set stays within a
+-- few times the file's size (and, outside sanitizer runs, whose address
+-- space is capped at ten times the file's size plus 512 MiB, so that even
+-- an allocation never touched would fail as ENOMEM).
+describe("a file that claims more than its bytes can hold", function()
+  local dir
+  before_each(function()
+    local db
+    db, dir = H.open_tmp()
+    db:close()
+  end)
+  after_each(function() H.cleanup() end)
+
+  local LINUX = io.open("/proc/self/status", "r") ~= nil
+  local SANITIZED = os.getenv("LD_PRELOAD") ~= nil
+
+  -- 11 bytes that claim 65536: a compressed chunk holding only the snappy
+  -- length varint.
+  local CLAIM = H.chunk(0x00, H.le(0, 4) .. H.varint(65536))
+  assert(#CLAIM == 11)
+  -- A snappy block of 3 bytes per 64 claimed (copies of 64 bytes at offset
+  -- 1 after a 1-byte literal), the densest the format allows: within the
+  -- bound, so it must be decoded and its checksum found wrong.
+  local DENSE = H.chunk(0x00, H.le(0, 4) .. H.block(65536, H.literal("d"),
+    string.rep(H.copy2(64, 1), 1023), H.copy2(63, 1)))
+
+  local function hostile(size, shape)
+    local n = math.floor((size - 29) / #CLAIM)
+    if shape == "header" then return H.okof_file(n * 65536, string.rep(CLAIM, n)) end
+    if shape == "rust" then return H.rust_file(string.rep(CLAIM, n)) end
+    if shape == "dense" then
+      n = math.floor((size - 29) / #DENSE)
+      return H.okof_file(n * 65536, string.rep(DENSE, n))
+    end
+    -- a true value header and data, then a header length that lies
+    return "\1" .. H.STREAM_ID .. H.value_header(2 ^ 62) .. H.raw_chunk(string.rep("x", math.min(size, 65536)))
+  end
+
+  -- Run memchild.lua: its results and its peak resident set in kB.
+  local function measure(size, ...)
+    local cap = ""
+    if LINUX and not SANITIZED then
+      cap = "ulimit -v " .. math.floor((10 * size + 512 * 2 ^ 20) / 1024) .. "; "
+    end
+    local args = {}
+    for i, a in ipairs({ dir, ... }) do args[i] = H.q(a) end
+    local out = H.sh("(" .. cap .. H.script("memchild") .. " " .. table.concat(args, " ") .. ") 2>&1")
+    local results = {}
+    for r in out:gmatch("result ([^\n]*)") do results[#results + 1] = r end
+    return results, tonumber(out:match("hwm (%d+)")), out
+  end
+
+  local function check(size, shape)
+    local file = hostile(size, shape)
+    H.write_file(dir .. "/k", file)
+    size = #file
+    file = nil -- luacheck: ignore
+    collectgarbage()
+    local _, base = measure(size, "noop")
+    for _, run in ipairs({ { "get", "k" }, { "each" }, { "cli", "get", "k" }, { "cli", "check" } }) do
+      RL.add("memory.cases")
+      local results, hwm, out = measure(size, (table.unpack or unpack)(run))
+      local what = size .. "-byte file (" .. shape .. "), " .. table.concat(run, " ")
+      if run[1] == "cli" then
+        assert.is_true(H.contains(out, "result status=1"), what .. ": " .. out)
+        assert.is_true(H.contains(out, "CORRUPT") or H.contains(out, "corrupt"), what .. ": " .. out)
+        assert.is_false(H.contains(out, "ENOMEM"), what .. ": " .. out)
+      else
+        assert.are.same({ "CORRUPT" }, results, what .. ": " .. out)
+      end
+      if LINUX and base and hwm then
+        local grew = (hwm - base) * 1024
+        assert.is_true(grew < 4 * size + 16 * 2 ^ 20,
+          what .. ": peak resident set grew by " .. grew .. " bytes")
+      end
+    end
+  end
+
+  for _, shape in ipairs({ "header", "rust", "dense", "lying header" }) do
+    it("is CORRUPT in bounded memory: 1 MB, " .. shape, RL.counted("memory", function()
+      check(2 ^ 20, shape)
+    end))
+  end
+
+  it("is CORRUPT in bounded memory: 100 MB, 11-byte chunks that claim 64 KiB each", RL.counted("memory", function()
+    check(100 * 2 ^ 20, "header")
+  end))
 end)

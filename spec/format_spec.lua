@@ -205,12 +205,47 @@ describe("value files okofdb reads", function()
     assert.is_true(r[1] == value)
   end
 
-  it("read a legacy file: byte 0x00 then the raw value", function()
-    expect_value("\0hello", "hello")
-    expect_value("\0", "")
-    expect_value("\0" .. H.random_bytes(5000, 7), H.random_bytes(5000, 7))
-    expect_value("\0\1\255\6\0\0sNaPpY", "\1\255\6\0\0sNaPpY")
-    expect_value("\0" .. string.rep("\0", 100), string.rep("\0", 100))
+  it("read a legacy file, byte 0x00 then the raw value, with legacy = true", function()
+    local ldb = assert(okofdb.open(dir, { legacy = true }))
+    local function expect_legacy(file, value)
+      assert.are.equal(value, H.decode(file, true), "the spec's own reader disagrees")
+      H.write_file(dir .. "/k", file)
+      local r = H.pack(ldb:get("k"))
+      assert.are.equal(1, r.n, tostring(r[2]) .. " " .. tostring(r[3]))
+      assert.is_true(r[1] == value)
+    end
+    expect_legacy("\0hello", "hello")
+    expect_legacy("\0" .. H.random_bytes(5000, 7), H.random_bytes(5000, 7))
+    expect_legacy("\0\1\255\6\0\0sNaPpY", "\1\255\6\0\0sNaPpY")
+    expect_legacy("\0" .. string.rep("\0", 100) .. "\1", string.rep("\0", 100) .. "\1")
+    ldb:close()
+  end)
+
+  it("refuse a legacy file without legacy = true, naming the option", function()
+    for _, file in ipairs({ "\0hello", "\0" .. H.random_bytes(5000, 7), "\0\0\0x" }) do
+      assert.is_nil(H.decode(file))
+      local r = read_back(file)
+      assert.are.equal(3, r.n)
+      assert.is_nil(r[1])
+      assert.are.equal("CORRUPT", r[3])
+      assert.is_truthy(r[2]:find("(a raw 0x00 file: open with legacy = true to read values of okofdb 0.1.x)", 1, true), r[2])
+    end
+  end)
+
+  it("refuse a file made only of zero bytes, with legacy = true or not", function()
+    local ldb = assert(okofdb.open(dir, { legacy = true }))
+    for _, n in ipairs({ 1, 2, 14, 29, 101, 4096, 65537, 70000 }) do
+      local file = string.rep("\0", n)
+      assert.is_nil(H.decode(file, true))
+      H.write_file(dir .. "/k", file)
+      for _, h in ipairs({ db, ldb }) do
+        local v, msg, code = h:get("k")
+        assert.is_nil(v, n .. " zeros read as a value")
+        assert.are.equal("CORRUPT", code)
+        assert.is_truthy(msg:find("only of zero bytes", 1, true), msg)
+      end
+    end
+    ldb:close()
   end)
 
   it("read a Rust-crate stream with one uncompressed chunk", function()
@@ -283,12 +318,24 @@ describe("value files okofdb reads", function()
 
   it("yield hand-built files through each", function()
     H.write_file(dir .. "/legacy", "\0old")
+    H.write_file(dir .. "/zeros", string.rep("\0", 101))
     H.write_file(dir .. "/rust", H.rust_file(H.raw_chunk("crate")))
     assert.is_true(db:put("new", "okof"))
-    local got, n = H.collect_each(db)
-    assert.are.equal(3, n)
-    assert.are.equal("old", got.legacy.value)
-    assert.are.equal("crate", got.rust.value)
-    assert.are.equal("okof", got.new.value)
+    local ldb = assert(okofdb.open(dir, { legacy = true }))
+    for _, h in ipairs({ db, ldb }) do
+      local got, n = H.collect_each(h)
+      assert.are.equal(4, n)
+      assert.are.equal("crate", got.rust.value)
+      assert.are.equal("okof", got.new.value)
+      assert.is_nil(got.zeros.value)
+      assert.is_truthy(got.zeros.err:find("only of zero bytes", 1, true), got.zeros.err)
+      if h == ldb then
+        assert.are.equal("old", got.legacy.value)
+      else
+        assert.is_nil(got.legacy.value)
+        assert.is_truthy(got.legacy.err:find("legacy = true", 1, true), got.legacy.err)
+      end
+    end
+    ldb:close()
   end)
 end)

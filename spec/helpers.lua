@@ -567,10 +567,16 @@ function H.parse_chunks(file)
 end
 
 -- Reference reader of value files, following SPEC.md "Value files".
--- Returns the value, or nil, reason when the file must be "CORRUPT".
-function H.decode(file)
+-- Returns the value, or nil, reason when the file must be "CORRUPT". A raw
+-- 0x00 file is a value only for a reader with legacy set, and never when
+-- it is made only of zero bytes.
+function H.decode(file, legacy)
   local b0 = byte(file, 1)
-  if b0 == 0 then return sub(file, 2) end
+  if b0 == 0 then
+    if not string.find(file, "[^%z]") then return nil, "only zero bytes" end
+    if not legacy then return nil, "a raw 0x00 file, legacy not set" end
+    return sub(file, 2)
+  end
   if b0 ~= 1 then return nil, "unknown header byte" end
   local chunks, why = H.parse_chunks(file)
   if not chunks then return nil, why end

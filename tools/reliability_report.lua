@@ -253,9 +253,29 @@ do
     lost, "calls that crashed, worked against SPEC.md or raised without naming the function and argument")
 end
 
+-- zero-filled value files (spec/corruption_spec.lua)
+do
+  local failed, tests = failed_tests("zerofill")
+  row("Zero-filled files", "spec/corruption_spec.lua",
+    format("%s reads (get and each, legacy = true and not) of key files overwritten with 1 B to 1 MiB of zero " ..
+      "bytes, and of raw 0x00 files; %s tests", n(V["zerofill.cases"]), n(tests)),
+    failed, "zero-filled files read as a value, or raw files read without legacy = true")
+end
+
+-- files whose lengths claim more than they hold (spec/corruption_spec.lua)
+do
+  local failed, tests = failed_tests("memory")
+  row("Memory bound (hostile lengths)", "spec/corruption_spec.lua",
+    format("%s reads (get, each, the CLI's get and check) of 1 MB and 100 MB files whose chunks claim up to 5958 " ..
+      "times their size, in a child process with a capped address space and its peak RSS measured; %s tests",
+      n(V["memory.cases"]), n(tests)),
+    failed, "reads that answered ENOMEM or grew the resident set beyond 4 times the file")
+end
+
 -- any other spec that counts its tests (RL.counted) and has no row above
 do
-  local known = { crash = true, concurrency = true, strace = true, hostile = true, badinput = true }
+  local known = { crash = true, concurrency = true, strace = true, hostile = true, badinput = true,
+                  zerofill = true, memory = true }
   local extra = {}
   for name in pairs(V) do
     local prefix = name:match("^([%w_]+)%.tests$")

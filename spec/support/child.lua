@@ -9,9 +9,11 @@ package.path = here .. "/../?.lua;" .. package.path
 local H = require("helpers")
 local okofdb = require("okofdb")
 
--- Options from the environment: OKOF_CHILD_SYNC ("full" | "none").
+-- Options from the environment: OKOF_CHILD_SYNC ("full" | "none"),
+-- OKOF_CHILD_LEGACY ("1": legacy = true).
 local dir, op = arg[1], arg[2]
-local db, msg, code = okofdb.open(dir, { sync = os.getenv("OKOF_CHILD_SYNC") })
+local db, msg, code = okofdb.open(dir, { sync = os.getenv("OKOF_CHILD_SYNC"),
+                                         legacy = os.getenv("OKOF_CHILD_LEGACY") == "1" })
 if not db then
   print("err " .. tostring(code) .. " " .. tostring(msg))
   os.exit(3)
