@@ -1309,11 +1309,13 @@ static void test_corrupt(void)
 	E(write_file(P("bad", "hdrff"), "\xffhello", 6));
 	GET_FAILS(db, S("hdrff"), OKOF_CORRUPT);
 
-	/* Byte 0x00: the raw value, as the Rust crate writes small ones. */
+	/* Byte 0x00: the raw value, as the Rust crate writes small ones, is
+	 * read only by a handle with OKOF_LEGACY (test_legacy). */
 	E(write_file(P("bad", "raw"), "\0hello", 6));
-	GET_IS(db, S("raw"), S("hello"));
-	E(write_file(P("bad", "rawempty"), "\0", 1));
-	GET_IS(db, S("rawempty"), "", 0);
+	GET_FAILS(db, S("raw"), OKOF_CORRUPT);
+	RC(okof_corrupt_reason(db), OKOF_REASON_RAW);
+	GET_FAILS(db, S("crc"), OKOF_CORRUPT);
+	RC(okof_corrupt_reason(db), OKOF_REASON_CHECK);
 
 	/* Hand-made framing streams. */
 	vf_start(&f); /* as the Rust crate writes: no value header */
@@ -1420,6 +1422,132 @@ out:
 	okof_close(db);
 }
 
+/* A file of n zero bytes at key's name, or of n - 1 zeros and then 0x01
+ * with last_one. */
+static int write_zeros(const char *path, size_t n, int last_one)
+{
+	unsigned char *z = calloc(n ? n : 1, 1);
+	int rc;
+
+	if (z == NULL)
+		return -ENOMEM;
+	if (last_one && n)
+		z[n - 1] = 1;
+	rc = write_file(path, z, n);
+	free(z);
+	return rc;
+}
+
+/* OKOF_LEGACY: raw 0x00 files are values only for a handle opened with
+ * it; a file made only of zero bytes (a crash can leave one) never is,
+ * through okof_get and okof_get_buf alike. */
+static void test_legacy(void)
+{
+	static const size_t lens[] = {1, 2, 14, 28, 29, 30, 101, 2048, 4096,
+	                              65536, 65537, 70000, 1048576};
+	okof_t *db = open_store("legacy", OKOF_CREATE, 2048), *ldb = NULL;
+	unsigned char buf[4096];
+	size_t i;
+
+	if (!db || !E(okof_open(&ldb, P("legacy", NULL), OKOF_LEGACY, 2048)))
+		goto out;
+	E(write_file(P("legacy", "raw"), "\0hello", 6));
+	GET_IS(ldb, S("raw"), S("hello"));
+	GET_FAILS(db, S("raw"), OKOF_CORRUPT);
+	RC(okof_corrupt_reason(db), OKOF_REASON_RAW);
+	GET_BUF_IS(ldb, "raw", buf, sizeof buf, "hello", 5, 0);
+	E(write_file(P("legacy", "nul"), "\0\0\0x\0", 5));
+	GET_IS(ldb, S("nul"), S("\0\0x\0"));
+	/* A raw file that starts like an okofdb stream had its byte 0 damaged. */
+	E(okof_put(db, S("damaged"), S("value")));
+	CHECK(flip(P("legacy", "damaged"), 0, 0x01));
+	GET_FAILS(ldb, S("damaged"), OKOF_CORRUPT);
+	RC(okof_corrupt_reason(ldb), OKOF_REASON_CHECK);
+	for (i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+		void *v = NULL;
+		size_t vlen = 0;
+		int allocated = 0;
+
+		E(write_zeros(P("legacy", "zeros"), lens[i], 0));
+		GET_FAILS(db, S("zeros"), OKOF_CORRUPT);
+		RC(okof_corrupt_reason(db), OKOF_REASON_ZEROS);
+		GET_FAILS(ldb, S("zeros"), OKOF_CORRUPT);
+		RC(okof_corrupt_reason(ldb), OKOF_REASON_ZEROS);
+		RC(okof_get_buf(ldb, S("zeros"), buf, sizeof buf, &v, &vlen,
+		                &allocated), OKOF_CORRUPT);
+		CHECK(v == NULL && vlen == 0);
+		/* One byte that is not zero makes it a raw value again. */
+		E(write_zeros(P("legacy", "zeros"), lens[i] + 1, 1));
+		GET_FAILS(db, S("zeros"), OKOF_CORRUPT);
+		RC(okof_corrupt_reason(db), OKOF_REASON_RAW);
+		if (E(okof_get(ldb, S("zeros"), &v, &vlen))) {
+			CHECK(vlen == lens[i] && ((unsigned char *)v)[vlen - 1] == 1);
+			okof_free(v);
+		}
+	}
+out:
+	okof_close(ldb);
+	okof_close(db);
+}
+
+/* A file whose compressed chunks claim 64 KiB each in 11 bytes (the
+ * snappy length varint alone): reading it allocates no more than its
+ * bytes can decode to, so it is OKOF_CORRUPT, never -ENOMEM, however
+ * large it is. 20 MB of it claims 120 GB. */
+static void test_claims(void)
+{
+	static const unsigned char claim[11] = {0x00, 7, 0, 0, 0, 0, 0, 0,
+	                                        0x80, 0x80, 0x04};
+	size_t n = 20u << 20, chunks = (n - 29) / sizeof claim, i;
+	okof_t *db = open_store("claims", OKOF_CREATE, 2048);
+	unsigned char *file = malloc(n), *p;
+	struct vfile f;
+	void *v = NULL;
+	size_t vlen = 0;
+
+	if (!db || !file)
+		goto out;
+	vf_start(&f);
+	vf_header(&f, 1, 0, (uint64_t)chunks * 65536);
+	memcpy(file, f.b, f.n);
+	p = file + f.n;
+	for (i = 0; i < chunks; i++, p += sizeof claim)
+		memcpy(p, claim, sizeof claim);
+	E(write_file(P("claims", "k"), file, (size_t)(p - file)));
+	RC(okof_get(db, S("k"), &v, &vlen), OKOF_CORRUPT);
+	/* Without the value header, as the Rust crate's files are. */
+	memmove(file + 11, file + f.n, (size_t)(p - file) - f.n);
+	E(write_file(P("claims", "k"), file, (size_t)(p - file) - (f.n - 11)));
+	RC(okof_get(db, S("k"), &v, &vlen), OKOF_CORRUPT);
+	/* One chunk at the bound: 3 bytes of elements per 64 claimed. */
+	vf_start(&f);
+	vf_header(&f, 1, 0, 65536);
+	{
+		unsigned char body[4 + 3 + 2 + 3 * 1024];
+		size_t k = 0;
+
+		memset(body, 0, 4); /* a checksum that does not match */
+		k = 4;
+		body[k++] = 0x80; body[k++] = 0x80; body[k++] = 0x04;
+		body[k++] = 0x00; body[k++] = 'd'; /* a literal of 1 byte */
+		for (i = 0; i < 1023; i++) { /* copies of 64 at offset 1 */
+			body[k++] = (unsigned char)(63 << 2 | 2);
+			body[k++] = 1;
+			body[k++] = 0;
+		}
+		body[k++] = (unsigned char)(62 << 2 | 2); /* and one of 63 */
+		body[k++] = 1;
+		body[k++] = 0;
+		vf_chunk(&f, 0x00, body, k);
+	}
+	E(write_file(P("claims", "dense"), f.b, f.n));
+	RC(okof_get(db, S("dense"), &v, &vlen), OKOF_CORRUPT);
+	RC(okof_corrupt_reason(db), OKOF_REASON_CHECK);
+out:
+	free(file);
+	okof_close(db);
+}
+
 static void test_not_a_file(void)
 {
 	okof_t *db = open_store("odd", OKOF_CREATE | OKOF_SYNC, 2048);
@@ -1472,7 +1600,13 @@ static void test_two_handles(void)
 	RC(okof_del(a, S("k")), OKOF_NOTFOUND);
 
 	/* A write behind the handle's back is seen at once: no caching. */
-	E(write_file(P("two", "outside"), "\0by hand", 8));
+	{
+		struct vfile f;
+
+		vf_start(&f);
+		vf_data(&f, "by hand", 7);
+		E(write_file(P("two", "outside"), f.b, f.n));
+	}
 	GET_IS(a, S("outside"), S("by hand"));
 	CHECK(unlink(P("two", "outside")) == 0);
 	GET_FAILS(a, S("outside"), OKOF_NOTFOUND);
@@ -1583,6 +1717,8 @@ int main(int argc, char **argv)
 	test_iter();
 	test_sweep();
 	test_corrupt();
+	test_legacy();
+	test_claims();
 	test_not_a_file();
 	test_two_handles();
 	test_dir_gone();
