@@ -3,8 +3,9 @@
  *
  * Each input is used twice:
  *
- *  1. as a value file: okof__frame_decode, and okof__frame_decode_into
- *     with rooms at the edge of the value's size, must never crash, leak or
+ *  1. as a value file: okof__frame_decode_into, the decoder of okof_get
+ *     and okof_get_buf, with no room and with rooms at the edge of the
+ *     value's size, legacy set and not, must never crash, leak or
  *     read or write out of bounds, and their verdict and value must agree
  *     with an independent reference reader written here from SPEC.md
  *     ("Value files") and the snappy framing format (its own CRC-32C,
@@ -117,7 +118,8 @@ static void buf_add(struct buf *b, const void *p, size_t n)
  * they are the damage detection documented in c/okof_frame.c, and a file
  * written by okofdb or the Rust crate never triggers them.
  */
-static int ref_accepts(const unsigned char *f, size_t flen, struct buf *val)
+static int ref_accepts(const unsigned char *f, size_t flen, int legacy,
+                       struct buf *val)
 {
     static unsigned char tmp[CHUNK_MAX];
     size_t pos = 1, idx = 0, chunks = 0;
@@ -127,6 +129,11 @@ static int ref_accepts(const unsigned char *f, size_t flen, struct buf *val)
     if (flen == 0)
         return 0;
     if (f[0] == 0x00) {
+        size_t i;
+        for (i = 1; i < flen && f[i] == 0; i++)
+            ;
+        if (i == flen || !legacy) /* zeros only; raw files need legacy */
+            return 0;
         /* okofdb: a legacy file holding the start of an okofdb stream is
          * an okofdb file whose format byte was damaged. */
         if (flen >= OKOF__FRAME_PREFIX &&
@@ -205,12 +212,12 @@ static int ref_accepts(const unsigned char *f, size_t flen, struct buf *val)
 /* ---- 1. arbitrary bytes as a value file ------------------------------------ */
 
 /*
- * Decode a fresh copy of data with okof__frame_decode (roomcap == (size_t)-1)
- * or okof__frame_decode_into with a heap room of exactly roomcap bytes (so
- * that ASan sees a write past it); check the result against the reference.
+ * Decode a fresh copy of data with okof__frame_decode_into, with no room
+ * (roomcap == (size_t)-1) or a heap room of exactly roomcap bytes (so that
+ * ASan sees a write past it); check the result against the reference.
  */
-static void decode_once(const uint8_t *data, size_t size, size_t roomcap,
-                        int ok, const struct buf *want)
+static void decode_once(const uint8_t *data, size_t size, int legacy,
+                        size_t roomcap, int ok, const struct buf *want)
 {
     unsigned char *file = malloc(size + 1), *room = NULL, *out = NULL;
     size_t olen = 0;
@@ -220,15 +227,23 @@ static void decode_once(const uint8_t *data, size_t size, size_t roomcap,
     if (size)
         memcpy(file, data, size);
     file[size] = 0xa5; /* the spare byte: its value must not matter */
-    if (roomcap == (size_t)-1) {
-        rc = okof__frame_decode(file, size, &out, &olen);
-    } else {
+    if (roomcap != (size_t)-1) {
         room = malloc(roomcap);
         CHECK(room != NULL || roomcap == 0);
-        rc = okof__frame_decode_into(file, size, room, roomcap, &out, &olen);
     }
-    CHECK(rc == 0 || rc == OKOF_CORRUPT); /* no -ENOMEM at these sizes */
+    rc = okof__frame_decode_into(file, size, legacy, room,
+                                 room ? roomcap : 0, &out, &olen);
+    /* never -ENOMEM: no file allocates more than 22 times its size */
+    CHECK(rc == 0 || rc == OKOF_CORRUPT || rc == OKOF__CORRUPT_RAW ||
+          rc == OKOF__CORRUPT_ZEROS);
     CHECK((rc == 0) == ok);
+    if (rc == OKOF__CORRUPT_RAW) /* a raw file, read only with legacy */
+        CHECK(!legacy && data[0] == 0x00);
+    if (rc == OKOF__CORRUPT_ZEROS) {
+        size_t i;
+        for (i = 0; i < size; i++)
+            CHECK(data[i] == 0);
+    }
     if (rc == 0) {
         CHECK(out != NULL);
         CHECK(olen == want->len);
@@ -247,21 +262,21 @@ static void decode_once(const uint8_t *data, size_t size, size_t roomcap,
     free(file);
 }
 
-static void check_decode(const uint8_t *data, size_t size)
+static void check_decode(const uint8_t *data, size_t size, int legacy)
 {
     struct buf want = {NULL, 0, 0};
-    int ok = ref_accepts(data, size, &want);
+    int ok = ref_accepts(data, size, legacy, &want);
 
     CHECK(okof__frame_has_length(data, size) ==
           (size >= OKOF__FRAME_PREFIX && data[0] == 0x01 &&
            memcmp(data + 1, stream_id, 10) == 0 && data[11] == 0x80 &&
            le(data + 12, 3) == 14 && memcmp(data + 15, "okof", 4) == 0));
-    decode_once(data, size, (size_t)-1, ok, &want);
+    decode_once(data, size, legacy, (size_t)-1, ok, &want);
     if (ok) { /* the room's edge: one byte short of the NUL, and just enough */
-        decode_once(data, size, want.len, ok, &want);
-        decode_once(data, size, want.len + 1, ok, &want);
+        decode_once(data, size, legacy, want.len, ok, &want);
+        decode_once(data, size, legacy, want.len + 1, ok, &want);
     } else {
-        decode_once(data, size, size, ok, &want);
+        decode_once(data, size, legacy, size, ok, &want);
     }
     free(want.p);
 }
@@ -401,12 +416,12 @@ static void check_round_trip(const uint8_t *data, size_t size,
     check_chunks(enc.p, enc.len, data, size, compress, cbuf, sizeof cbuf);
 
     /* Readable by a framing-format reader, and by okofdb itself. */
-    CHECK(ref_accepts(enc.p, enc.len, &want));
+    CHECK(ref_accepts(enc.p, enc.len, 0, &want));
     CHECK(want.len == size && (size == 0 || memcmp(want.p, data, size) == 0));
     file = malloc(enc.len + 1);
     CHECK(file != NULL);
     memcpy(file, enc.p, enc.len);
-    CHECK(okof__frame_decode(file, enc.len, &out, &olen) == 0);
+    CHECK(okof__frame_decode_into(file, enc.len, 0, NULL, 0, &out, &olen) == 0);
     CHECK(olen == size);
     CHECK(size == 0 || memcmp(out, data, size) == 0);
     CHECK(out[olen] == '\0');
@@ -463,7 +478,8 @@ static const size_t mins[3] = {0, 2048, (size_t)-1};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    check_decode(data, size);
+    check_decode(data, size, 0);
+    check_decode(data, size, 1);
     check_crc(data, size);
     check_round_trip(data, size, size ? mins[data[0] % 3] : 2048,
                      size > 1 ? data[1] : 0);

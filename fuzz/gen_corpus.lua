@@ -85,6 +85,12 @@ write(root .. "/decode/rust-small", rustify(files["small"]))
 write(root .. "/decode/rust-compressible-3000",
       rustify(files["compressible-3000"]))
 write(root .. "/decode/legacy", "\0" .. "a value the Rust crate wrote")
+-- What a crash can leave (read by no handle), and 11-byte compressed
+-- chunks that claim 64 KiB each (a file that asks for more memory than its
+-- bytes can decode to).
+write(root .. "/decode/zeros", ("\0"):rep(101))
+local claim = "\0\7\0\0" .. "\0\0\0\0" .. "\128\128\4"
+write(root .. "/decode/claims", files["empty"]:sub(1, 21) .. "\0\0\4\0\0\0\0\0" .. claim:rep(4))
 
 for _, kv in ipairs(values) do assert(db:del(kv[1])) end
 assert(db:close())
