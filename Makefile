@@ -23,6 +23,7 @@ CC          ?= cc
 PKG_CONFIG  ?= pkg-config
 
 LUA_CFLAGS    ?= $(shell $(PKG_CONFIG) --cflags lua$(LUA_VERSION) 2>/dev/null)
+LUA_LIBS      ?= $(shell $(PKG_CONFIG) --libs lua$(LUA_VERSION) 2>/dev/null)
 SNAPPY_DIR    ?=
 SNAPPY_CFLAGS ?= $(if $(SNAPPY_DIR),-I$(SNAPPY_DIR)/include)
 SNAPPY_LIBS   ?= $(if $(SNAPPY_DIR),-L$(SNAPPY_DIR)/lib) -lsnappy
@@ -46,6 +47,9 @@ ASAN_SO  = build-asan/okofdb/core.so
 EXAMPLE  = build/example
 CTEST    = build/okof_test
 ASAN_CTEST = build-asan/okof_test
+# The binding in a Lua host whose allocator fails (spec/c/lua_oom.c).
+LUAOOM      = build/lua_oom
+ASAN_LUAOOM = build-asan/lua_oom
 
 # How the specs find the module under test; SPEC_CPATH is overridden to
 # run them against the ASan build or the installed rock.
@@ -95,6 +99,16 @@ $(ASAN_CTEST): spec/c/okof_test.c $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SAN) -o $@ spec/c/okof_test.c $(CORE_SRC) $(SNAPPY_LIBS)
 
+$(LUAOOM): spec/c/lua_oom.c $(CORE_SRC) $(BIND_SRC) $(CORE_HDR) $(BIND_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) -o $@ spec/c/lua_oom.c $(CORE_SRC) $(BIND_SRC) \
+	  $(LUA_LIBS) $(SNAPPY_LIBS) -lm
+
+$(ASAN_LUAOOM): spec/c/lua_oom.c $(CORE_SRC) $(BIND_SRC) $(CORE_HDR) $(BIND_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN) $(LUA_CFLAGS) -o $@ spec/c/lua_oom.c $(CORE_SRC) $(BIND_SRC) \
+	  $(LUA_LIBS) $(SNAPPY_LIBS) -lm
+
 # The module for one more Lua: build/lua5.1/okofdb/core.so, build/luajit/...
 build/%/okofdb/core.so: $(CORE_SRC) $(BIND_SRC) $(CORE_HDR) $(BIND_HDR)
 	@mkdir -p $(@D)
@@ -131,11 +145,13 @@ hosts: build/luajit/okofdb/core.so
 	examples/nvim/test.sh
 	examples/embed/test.sh
 
-# The plain-C driver of the core, normal and sanitized.
-ctest: $(CTEST) $(ASAN_CTEST)
+# The plain-C driver of the core, normal and sanitized; the binding under
+# a failing allocator, sanitized (a leak fails it).
+ctest: $(CTEST) $(ASAN_CTEST) $(ASAN_LUAOOM)
 	rm -rf $(SCRATCH)/ctest && mkdir -p $(SCRATCH)/ctest
 	$(CTEST) $(SCRATCH)/ctest/plain
 	ASAN_OPTIONS=detect_leaks=1 $(ASAN_CTEST) $(SCRATCH)/ctest/asan
+	ASAN_OPTIONS=detect_leaks=1 $(ASAN_LUAOOM) $(SCRATCH)/ctest/oom
 
 example: $(EXAMPLE)
 	rm -rf $(SCRATCH)/example
@@ -190,9 +206,11 @@ rock:
 	done
 	rm -rf okofdb c/*.o
 
-valgrind: $(SO) $(CTEST)
+valgrind: $(SO) $(CTEST) $(LUAOOM)
 	rm -rf $(SCRATCH)/vg && mkdir -p $(SCRATCH)/vg
 	valgrind --error-exitcode=99 --leak-check=full $(CTEST) $(SCRATCH)/vg/c
+	valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	  $(LUAOOM) $(SCRATCH)/vg/oom
 	$(SPEC_ENV) valgrind --error-exitcode=99 --leak-check=full --trace-children=no \
 	  $(LUA) $(BUSTED) --exclude-pattern=faults_spec --exclude-tags=slow,gcstress spec
 

@@ -54,6 +54,46 @@ static inline void okof_getref(lua_State *L, int idx)
 }
 #endif
 
+/* A userdata with n (1 or 2) numbered slots for references to other
+ * values: its user values on 5.4, a table of n slots (its user value or
+ * environment) before. okof_setslot pops a value into slot k of the
+ * userdata at idx, okof_getslot pushes it back. Once made, neither call
+ * allocates, so neither can raise a memory error. */
+#if LUA_VERSION_NUM >= 504
+#define okof_newudata_slots(L, size, n) lua_newuserdatauv((L), (size), (n))
+#define okof_setslot(L, idx, k) ((void)lua_setiuservalue((L), (idx), (k)))
+#define okof_getslot(L, idx, k) ((void)lua_getiuservalue((L), (idx), (k)))
+#else
+#if LUA_VERSION_NUM >= 502
+#define okof_setuv_(L, idx) lua_setuservalue((L), (idx))
+#define okof_getuv_(L, idx) ((void)lua_getuservalue((L), (idx)))
+#else
+#define okof_setuv_(L, idx) ((void)lua_setfenv((L), (idx)))
+#define okof_getuv_(L, idx) lua_getfenv((L), (idx))
+#endif
+static inline void *okof_newudata_slots(lua_State *L, size_t size, int n)
+{
+    void *p = lua_newuserdata(L, size);
+    lua_createtable(L, n, 0);
+    okof_setuv_(L, -2);
+    return p;
+}
+static inline void okof_setslot(lua_State *L, int idx, int k)
+{
+    idx = idx < 0 ? lua_gettop(L) + idx + 1 : idx;
+    okof_getuv_(L, idx);
+    lua_insert(L, -2);
+    lua_rawseti(L, -2, k);
+    lua_pop(L, 1);
+}
+static inline void okof_getslot(lua_State *L, int idx, int k)
+{
+    okof_getuv_(L, idx);
+    lua_rawgeti(L, -1, k);
+    lua_remove(L, -2);
+}
+#endif
+
 /* Lua 5.1 lacks luaL_setfuncs (LuaJIT has it; ours serves both). */
 #if LUA_VERSION_NUM < 502
 static inline void okof_setfuncs(lua_State *L, const luaL_Reg *l, int nup)

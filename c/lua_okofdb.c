@@ -161,7 +161,7 @@ static int l_open(lua_State *L)
         okof__l_argerror(L, 1, "open", "dir",
                          "not a valid path (empty or holds NUL)");
     parse_opts(L, &o);
-    u = (ldb *)okof_newudata_ref(L, sizeof *u + dlen + 1);
+    u = (ldb *)okof_newudata_slots(L, sizeof *u + dlen + 1, 2);
     u->db = NULL;
     u->rbuf = NULL;
     u->codec = o.codec;
@@ -169,7 +169,7 @@ static int l_open(lua_State *L)
     luaL_getmetatable(L, DB_META);
     lua_setmetatable(L, -2);
     lua_pushvalue(L, 3);
-    okof_setref(L, -2);
+    okof_setslot(L, -2, SLOT_CODEC);
     rc = okof_open(&u->db, dir, o.flags, o.compress_min);
     if (rc != 0)
         return okof__l_fail(L, rc, "open", dir, NULL, 0, NULL);
@@ -182,8 +182,9 @@ static int l_close(lua_State *L)
     ldb *u = okof__l_toldb(L, "close");
     okof_close(u->db);
     u->db = NULL;
-    free(u->rbuf);
-    u->rbuf = NULL;
+    u->rbuf = NULL; /* its memory is the collector's */
+    lua_pushnil(L);
+    okof_setslot(L, 1, SLOT_RBUF);
     lua_pushboolean(L, 1);
     return 1;
 }

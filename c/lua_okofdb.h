@@ -18,9 +18,15 @@
  * is read and decoded in it without an allocation. */
 #define READ_BUF (2 * (65536 + 64))
 
+/* The slots of a handle's userdata (okof_newudata_slots): its codec table,
+ * if any, and the userdata whose memory is its read buffer. The buffer is
+ * Lua's memory: a read that raises while the buffer is taken from the
+ * handle leaves it to the collector, never leaks it. */
+enum { SLOT_CODEC = 1, SLOT_RBUF = 2 };
+
 enum { CODEC_NONE, CODEC_BUILTIN, CODEC_CUSTOM };
 
-/* The userdata of a handle. Its user value is the codec table, if any.
+/* The userdata of a handle; its slots hold the codec and the read buffer.
  *
  * Any allocation through the Lua API may run a finalizer, and a finalizer
  * may close the handle: a method checks db again after its last allocation
@@ -29,7 +35,8 @@ enum { CODEC_NONE, CODEC_BUILTIN, CODEC_CUSTOM };
  * never by okof_dir(db). */
 typedef struct {
     okof_t *db;          /* NULL once closed */
-    unsigned char *rbuf; /* READ_BUF bytes, made on first read */
+    unsigned char *rbuf; /* READ_BUF bytes in slot SLOT_RBUF, made on first
+                          * read; NULL while a read has it (lua_values.c) */
     int codec;           /* CODEC_* */
     const char *dir;     /* the directory as opened: the bytes that follow */
 } ldb;

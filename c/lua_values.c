@@ -1,8 +1,8 @@
 /* lua_values.c -- values between Lua and the store: strings as they are,
  * or through the handle's codec. No heap memory is held across a call
  * that can raise: a value the core allocated is pushed in protected mode
- * and freed before any error goes on. */
-#include <stdlib.h>
+ * and freed before any error goes on, and the handle's read buffer is
+ * Lua's memory, anchored on the stack while a read has it. */
 
 #include "lua_codec.h"
 #include "lua_okofdb.h"
@@ -11,7 +11,7 @@
  * the handle at udx; leaves the bytes on the stack top. */
 static void encode_custom(lua_State *L, int udx, int idx, const char *fn)
 {
-    okof_getref(L, udx);
+    okof_getslot(L, udx, SLOT_CODEC);
     lua_getfield(L, -1, "encode");
     lua_pushvalue(L, idx);
     lua_call(L, 1, 1);
@@ -51,7 +51,7 @@ static int push_value(lua_State *L)
         return 1;
     }
     if (u->codec == CODEC_CUSTOM) {
-        okof_getref(L, 2);
+        okof_getslot(L, 2, SLOT_CODEC);
         lua_getfield(L, -1, "decode");
     }
     lua_pushlstring(L, (const char *)s->p, s->n);
@@ -77,47 +77,66 @@ static void decode_error(lua_State *L)
                         luaL_typename(L, -1));
 }
 
-/* okof_get_buf through the handle's read buffer (made here on first use;
- * without it, values come from the heap). */
+/* Give the handle its read buffer if it has none: a userdata in its slot
+ * SLOT_RBUF. May raise, so it comes before the store is checked live. */
+static void make_rbuf(lua_State *L, int udx, ldb *u)
+{
+    unsigned char *p;
+    if (u->rbuf != NULL || u->db == NULL)
+        return;
+    p = (unsigned char *)okof_newudata(L, READ_BUF);
+    okof_setslot(L, udx, SLOT_RBUF);
+    u->rbuf = p;
+}
+
+/* okof_get_buf through the handle's read buffer (without it, values come
+ * from the heap). */
 static int get(ldb *u, const char *key, size_t klen, void **val, size_t *vlen,
                int *allocated)
 {
-    if (u->rbuf == NULL)
-        u->rbuf = (unsigned char *)malloc(READ_BUF);
     return okof_get_buf(u->db, key, klen, u->rbuf, u->rbuf ? READ_BUF : 0,
                         val, vlen, allocated);
 }
 
-/* Take the handle's read buffer for a value in it: while the value is
- * pushed or decoded, code run by an allocation (a finalizer, a custom
- * decode) may read through the handle or close it. */
-static unsigned char *detach(ldb *u)
+/* Take the handle's read buffer for a value in it, and push its userdata:
+ * while the value is pushed or decoded, code run by an allocation (a
+ * finalizer, a custom decode) may read through the handle or close it,
+ * and an error may be raised; the stack keeps the buffer alive meanwhile
+ * and the collector takes it after an error. Allocates nothing. */
+static unsigned char *detach(lua_State *L, int udx, ldb *u)
 {
     unsigned char *held = u->rbuf;
+    okof_getslot(L, udx, SLOT_RBUF);
+    lua_pushnil(L);
+    okof_setslot(L, udx, SLOT_RBUF);
     u->rbuf = NULL;
     return held;
 }
 
-/* Give the handle back the read buffer `held` that a decode had to itself,
- * unless the handle was closed or made a new one meanwhile. */
-static void reattach(ldb *u, unsigned char *held)
+/* Give the handle back the read buffer `held` (its userdata at index hidx,
+ * which is removed), unless the handle was closed or made a new one
+ * meanwhile. Allocates nothing. */
+static void reattach(lua_State *L, int udx, ldb *u, int hidx,
+                     unsigned char *held)
 {
-    if (held == NULL)
-        return;
-    if (u->rbuf == NULL && u->db != NULL)
+    if (u->rbuf == NULL && u->db != NULL) {
+        lua_pushvalue(L, hidx);
+        okof_setslot(L, udx, SLOT_RBUF);
         u->rbuf = held;
-    else
-        free(held);
+    }
+    lua_remove(L, hidx);
 }
 
 /* A plain string in the handle's read buffer: the one read that needs no
  * protected call. */
-static int push_plain(lua_State *L, ldb *u, const void *val, size_t vlen)
+static int push_plain(lua_State *L, int udx, ldb *u, const void *val,
+                      size_t vlen)
 {
-    unsigned char *held = detach(u);
+    unsigned char *held;
     lua_pop(L, 1); /* push_value */
+    held = detach(L, udx, u);
     lua_pushlstring(L, (const char *)val, vlen);
-    reattach(u, held);
+    reattach(L, udx, u, -2, held);
     return 1;
 }
 
@@ -128,9 +147,13 @@ static int push_read(lua_State *L, int udx, const char *fn, const char *key,
                      size_t klen, void *val, size_t vlen, int allocated)
 {
     ldb *u = (ldb *)lua_touserdata(L, udx);
-    unsigned char *held = allocated ? NULL : detach(u);
+    unsigned char *held = NULL;
     struct span s;
     int rc, top = lua_gettop(L) - 1; /* below push_value */
+    if (!allocated) {
+        held = detach(L, udx, u);
+        lua_insert(L, top + 1); /* the buffer under push_value */
+    }
     s.p = val;
     s.n = vlen;
     lua_pushlightuserdata(L, &s);
@@ -138,7 +161,8 @@ static int push_read(lua_State *L, int udx, const char *fn, const char *key,
     rc = lua_pcall(L, 2, 1, 0);
     if (allocated)
         okof_free(val);
-    reattach(u, held);
+    else
+        reattach(L, udx, u, top + 1, held);
     if (rc == 0)
         return 1;
     if (u->codec == CODEC_NONE) /* out of memory for a plain string */
@@ -171,11 +195,12 @@ int okof__l_read(lua_State *L, int udx, const char *fn, const char *key,
     int allocated = 0, rc;
     const char *note;
     luaL_checkstack(L, 8, NULL);
-    lua_pushcfunction(L, push_value); /* may allocate: before the read */
+    make_rbuf(L, udx, u); /* these may allocate: before the read */
+    lua_pushcfunction(L, push_value);
     okof__l_live(L, u, fn);
     rc = get(u, key, klen, &val, &vlen, &allocated);
     if (rc == 0 && !allocated && u->codec == CODEC_NONE)
-        return push_plain(L, u, val, vlen);
+        return push_plain(L, udx, u, val, vlen);
     if (rc == 0)
         return push_read(L, udx, fn, key, klen, val, vlen, allocated);
     lua_pop(L, 1);
