@@ -81,16 +81,16 @@ static int load_fd(int fd, unsigned char *sbuf, size_t cap,
 int okof__load(int dfd, const char *name, int *noatime, unsigned char *sbuf,
                size_t cap, struct okof__loaded *out)
 {
-    int fd = okof__io_open_read(dfd, name, noatime), rc, crc;
+    int fd = okof__io_open_read(dfd, name, noatime), rc, closed;
     out->file = NULL;
     out->len = 0;
     out->heap = 0;
     if (fd < 0)
         return fd;
     rc = load_fd(fd, sbuf, cap, out);
-    crc = okof__io_close(fd);
+    closed = okof__io_close(fd);
     if (rc == 0)
-        rc = crc;
+        rc = closed;
     if (rc)
         okof__load_free(out);
     return rc;
