@@ -48,11 +48,11 @@ static int fill_tmp(okof_t *db, int fd, const void *val, size_t vlen,
 {
     int rc = okof__frame_encode(val, vlen, db->compress_min, db->scratch,
                                 sink_fd, &fd);
-    int crc;
+    int closed;
     if (rc == 0 && durable)
         rc = okof__io_fsync(fd);
-    crc = okof__io_close(fd);
-    return rc ? rc : crc;
+    closed = okof__io_close(fd);
+    return rc ? rc : closed;
 }
 
 /* A complete temporary file holding val, named in tmp, fsynced when
@@ -114,12 +114,12 @@ int okof_add(okof_t *db, const void *key, size_t klen, const void *val,
 
 /* The temporary file of each item, as the serial in its name: the names
  * themselves are made again when needed (a batch may be large). */
-struct batch {
+struct tmp_batch {
     long pid;
     unsigned long *serials;
 };
 
-static void tmp_of(const struct batch *b, size_t i, char *tmp)
+static void tmp_of(const struct tmp_batch *b, size_t i, char *tmp)
 {
     okof__tmp_name(tmp, b->pid, b->serials[i]);
 }
@@ -136,7 +136,7 @@ static int check_keys(const okof_kv *items, size_t n)
     return 0;
 }
 
-static void unlink_tmps(okof_t *db, const struct batch *b, size_t from,
+static void unlink_tmps(okof_t *db, const struct tmp_batch *b, size_t from,
                         size_t to)
 {
     char tmp[OKOF__NAME_BUF];
@@ -149,7 +149,7 @@ static void unlink_tmps(okof_t *db, const struct batch *b, size_t from,
 /* Every value to its temporary file, each fsynced when durable is set;
  * on failure, none is left. */
 static int write_all(okof_t *db, const okof_kv *items, size_t n,
-                     struct batch *b, int durable)
+                     struct tmp_batch *b, int durable)
 {
     char tmp[OKOF__NAME_BUF];
     size_t i;
@@ -166,7 +166,7 @@ static int write_all(okof_t *db, const okof_kv *items, size_t n,
 
 /* Rename each over its key; on failure the rest are removed. */
 static int rename_all(okof_t *db, const okof_kv *items, size_t n,
-                      const struct batch *b, size_t *written)
+                      const struct tmp_batch *b, size_t *written)
 {
     char name[OKOF__NAME_BUF], tmp[OKOF__NAME_BUF];
     size_t i;
@@ -185,7 +185,7 @@ static int rename_all(okof_t *db, const okof_kv *items, size_t n,
 
 /* Make the batch's temporary files durable with one flush of the file
  * system instead of an fsync each; -ENOSYS where that cannot be done. */
-static int sync_batch(okof_t *db, size_t n, const struct batch *b)
+static int sync_batch(okof_t *db, size_t n, const struct tmp_batch *b)
 {
     int rc = okof__io_syncfs(db->dfd);
     if (rc && rc != -ENOSYS)
@@ -196,7 +196,7 @@ static int sync_batch(okof_t *db, size_t n, const struct batch *b)
 /* A durable batch of several files is flushed once (sync_batch); where
  * the system cannot, or for one file, each file is fsynced. */
 static int write_durably(okof_t *db, const okof_kv *items, size_t n,
-                         struct batch *b)
+                         struct tmp_batch *b)
 {
     int rc;
     if (!(db->flags & OKOF_SYNC))
@@ -215,7 +215,7 @@ static int write_durably(okof_t *db, const okof_kv *items, size_t n,
 
 int okof_put_many(okof_t *db, const okof_kv *items, size_t n, size_t *written)
 {
-    struct batch b;
+    struct tmp_batch b;
     size_t done = 0;
     int rc = check_keys(items, n);
     if (written)
