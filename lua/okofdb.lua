@@ -80,6 +80,12 @@ local M = {
 --   `require("cjson")` or `vim.json`: `encode(value)` must return a string
 --   and raise on failure; `decode(bytes)` must return the value and raise
 --   on failure
+-- @tparam[opt=false] boolean opts.legacy also read raw `0x00` value files,
+--   as the Rust crate okofdb 0.1.x writes values under 2048 bytes. They
+--   carry no checksum, and a file a crash left full of zeros starts with
+--   `0x00` too, so without this option such a file is `nil, msg,
+--   "CORRUPT"` (the message names the option); a file made only of zero
+--   bytes is `"CORRUPT"` with it too
 -- @treturn[1] db the handle
 -- @treturn[2] nil
 -- @treturn[2] string msg, e.g. `"open /srv/db: Permission denied"`
@@ -191,7 +197,10 @@ local M = {
 -- @treturn[3] nil
 -- @treturn[3] string msg
 -- @treturn[3] string code: an errno name, `"CORRUPT"` (the file failed
---   verification) or `"EDECODE"` (the codec cannot decode it)
+--   verification, is a raw `0x00` file and the handle was not opened with
+--   `legacy = true`, or is made only of zero bytes; a crafted file whose
+--   lengths claim more than it holds is `"CORRUPT"` too, never `"ENOMEM"`)
+--   or `"EDECODE"` (the codec cannot decode it)
 -- @raise for a key of the wrong type, an empty or too long key, a closed handle
 -- @usage
 -- local value, msg, code = db:get("theme")

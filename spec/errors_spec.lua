@@ -46,7 +46,7 @@ describe("programming errors raise", function()
   end)
 
   it("open with an unknown option, naming it", function()
-    for _, name in ipairs({ "creat", "Sync", "compress", "compressmin", "mode" }) do
+    for _, name in ipairs({ "creat", "Sync", "compress", "compressmin", "mode", "Legacy", "legacy_mode" }) do
       assert_mentions(raised(okofdb.open, dir, { [name] = true }), "open", name)
     end
   end)
@@ -57,6 +57,7 @@ describe("programming errors raise", function()
       { "sync", "partial" }, { "sync", "FULL" }, { "sync", 1 }, { "sync", true },
       { "compress_min", -1 }, { "compress_min", 1.5 }, { "compress_min", true },
       { "compress_min", {} }, { "compress_min", "lots" },
+      { "legacy", 1 }, { "legacy", "yes" }, { "legacy", "true" }, { "legacy", {} },
     }
     for _, c in ipairs(bad) do
       local msg = raised(okofdb.open, dir, { [c[1]] = c[2] })

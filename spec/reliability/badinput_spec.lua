@@ -179,6 +179,7 @@ describe("bad input", function()
     local OPTIONS = {
       create = { good = { true, false }, bad = { "yes", "true", 1, 0, NAN, {}, print, io.stdout, CO, "" } },
       sync = { good = { "full", "none" }, bad = { "FULL", "None", "full ", 1, true, false, NAN, {}, "", print, io.stdout, CO, HUGE } },
+      legacy = { good = { true, false }, bad = { "yes", "true", 1, 0, NAN, {}, print, io.stdout, CO, "" } },
       compress_min = { good = { 0, 1, 2048, 2 ^ 53, math.huge, false },
         bad = { -1, 1.5, NAN, "10", true, -math.huge, {}, "", print, io.stdout, CO, -0.5 } },
     }
