@@ -12,7 +12,6 @@ struct okof {
     unsigned flags;         /* OKOF_CREATE | OKOF_SYNC */
     size_t compress_min;    /* OKOF_NO_COMPRESS: never */
     int noatime;            /* reads ask for O_NOATIME (okof__io_open_read) */
-    unsigned long serial;   /* makes temporary names unique per call */
     unsigned char *scratch; /* compression buffer, made on first need */
     char dir[1];            /* the path as given, NUL-terminated */
 };
