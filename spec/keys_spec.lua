@@ -82,6 +82,100 @@ describe("key file names", function()
     assert.is_nil(db:get("FOO"))
   end)
 
+  describe("that some OS refuses or changes", function()
+    -- SPEC.md "Keys and file names" 3: Windows' device names, alone or
+    -- with any extension, and keys ending in '.', get escaped names.
+    local reserved = {}
+    for _, d in ipairs({ "con", "prn", "aux", "nul" }) do reserved[#reserved + 1] = d end
+    for i = 1, 9 do
+      reserved[#reserved + 1] = "com" .. i
+      reserved[#reserved + 1] = "lpt" .. i
+    end
+    local function variants(d)
+      return { d, d .. ".txt", d .. ".tar.gz", d .. ".", d .. "..x", d .. ".c.d.e" }
+    end
+
+    it("are stored under names that are not the key, and round-trip through get, each and keys", function()
+      local all = {}
+      for _, d in ipairs(reserved) do
+        for _, k in ipairs(variants(d)) do all[#all + 1] = k end
+      end
+      for _, k in ipairs({ "a.", "x..", "a.b.", "1.", "-.", "_." }) do all[#all + 1] = k end
+      local want = {}
+      for i, k in ipairs(all) do
+        assert.is_true(db:put(k, "value " .. i))
+        local name = H.key_to_name(k)
+        assert.are_not.equal(k, name)
+        assert.is_true(H.exists(dir .. "/" .. name), k .. " -> " .. name)
+        assert.is_false(H.exists(dir .. "/" .. k), k)
+        want[#want + 1] = name
+      end
+      table.sort(want)
+      assert.are.same(want, H.listdir(dir))
+      local keys, n = H.collect_keys(db)
+      assert.are.equal(#all, n)
+      local each = H.collect_each(db)
+      for i, k in ipairs(all) do
+        assert.are.equal("value " .. i, db:get(k), k)
+        assert.is_true(keys[k], k)
+        assert.are.equal("value " .. i, each[k] and each[k].value, k)
+      end
+      -- names stay unique ignoring case
+      local lower = {}
+      for _, name in ipairs(H.listdir(dir)) do
+        assert.is_nil(lower[name:lower()], name)
+        lower[name:lower()] = true
+      end
+      for _, k in ipairs(all) do assert.is_true(db:add(k, "again") == false, k) end
+      for _, k in ipairs(all) do assert.is_true(db:del(k), k) end
+      assert.are.same({}, H.listdir(dir))
+    end)
+
+    it("escape the first byte of a device name and the '.' that ends a key", function()
+      local cases = {
+        { "con", "%63on" }, { "CON", "%43%4f%4e" }, { "nul.txt", "%6eul.txt" }, { "prn", "%70rn" },
+        { "aux", "%61ux" }, { "com1", "%63om1" }, { "lpt9.tar.gz", "%6cpt9.tar.gz" },
+        { "com1.", "%63om1%2e" }, { "a.", "a%2e" }, { "x..", "x.%2e" }, { "..", "%2e%2e" },
+        { "a.b.", "a.b%2e" }, { "con.", "%63on%2e" },
+      }
+      for _, c in ipairs(cases) do
+        assert.are.equal(c[2], H.key_to_name(c[1]))
+        assert.is_true(db:put(c[1], "v"))
+        assert.are.same({ c[2] }, H.listdir(dir), c[1])
+        assert.are.equal("v", db:get(c[1]))
+        assert.is_true(db:del(c[1]))
+      end
+    end)
+
+    it("leave every other plain key its own name", function()
+      local plain = { "config", "con1", "com10", "console", "lpt", "com", "lpt0", "com0", "conx.txt",
+                      "xcon", "auxiliary", "nul_", "prn-1", "lpt10.txt", "a.b", "co.n", "c.on" }
+      for _, k in ipairs(plain) do
+        assert.is_true(db:put(k, "v:" .. k))
+        assert.is_true(H.exists(dir .. "/" .. k), k)
+        assert.are.equal("v:" .. k, db:get(k))
+      end
+      table.sort(plain)
+      assert.are.same(plain, H.listdir(dir))
+      local keys, n = H.collect_keys(db)
+      assert.are.equal(#plain, n)
+      for _, k in ipairs(plain) do assert.is_true(keys[k], k) end
+    end)
+
+    it("ignore files under the plain names earlier releases gave them ('con', 'a.'): such keys must be put again",
+      function()
+        for _, n in ipairs({ "con", "com1.txt", "a.", "x.." }) do H.write_file(dir .. "/" .. n, "\1old") end
+        local _, n = H.collect_keys(db)
+        assert.are.equal(0, n)
+        assert.is_nil(db:get("con"))
+        assert.is_true(db:put("con", "new"))
+        assert.are.equal("new", db:get("con"))
+        -- the old file is left alone (a foreign file), even by sweep
+        assert.are.equal(0, db:sweep(0))
+        assert.is_true(H.exists(dir .. "/con"))
+      end)
+  end)
+
   describe("of hostile keys", function()
     local hostile = { "../x", "/", ".", "..", "\0", "a\0b", "/etc/passwd", "../../x",
       "./x", "x/..", "../", "a/../../b", "\0../x", "x/", "//", ".okof-tmp-1-1",
