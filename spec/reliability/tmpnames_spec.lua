@@ -53,7 +53,7 @@ describe("temporary names taken in advance", function()
       squat(format(".okof-tmp-%d-%d", pid, n))
     end
     table.sort(squatted)
-    RL.add("tmpnames.squatted", #squatted)
+    RL.set("tmpnames.squatted", #squatted)
   end)
   after_each(function() db:close(); H.cleanup() end)
 
