@@ -126,9 +126,11 @@ int okof_add(okof_t *db, const void *key, size_t klen, const void *val,
         return rc;
     rc = link_new(db, tmp, name);
     urc = okof__io_unlink(db->dfd, tmp);
-    if (rc)
-        return rc == -EEXIST ? OKOF_EXISTS : rc;
-    return urc ? urc : sync_dir(db);
+    if (rc && rc != -EEXIST)
+        return rc;
+    if (urc) /* a temporary file stays behind: say so */
+        return urc;
+    return rc ? OKOF_EXISTS : sync_dir(db);
 }
 
 /* ---- put_many ----------------------------------------------------------- */
