@@ -435,11 +435,14 @@ int okof__io_random(unsigned char *buf, size_t n)
 #ifdef OKOF_HAVE_GETRANDOM
     size_t got = 0;
     while (got < n) {
-        ssize_t r = getrandom(buf + got, n - got, 0);
+        ssize_t r = getrandom(buf + got, n - got, GRND_NONBLOCK);
         if (r < 0 && errno == EINTR)
             continue;
-        if (r < 0 && errno == ENOSYS)
-            return urandom(buf, n); /* a kernel before 3.17 */
+        /* ENOSYS: a kernel before 3.17 (or a filter); EAGAIN: early boot,
+         * the pool not yet seeded: /dev/urandom answers without waiting
+         * (a name need not be secret, only unforeseeable to squatters). */
+        if (r < 0 && (errno == ENOSYS || errno == EAGAIN))
+            return urandom(buf, n);
         if (r < 0)
             return neg_errno();
         got += (size_t)r;

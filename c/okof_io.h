@@ -74,7 +74,7 @@ void okof__io_dir_close(okof__dir *d);
 int okof__io_age(int dfd, const char *name, double *age, int *regular);
 
 /* n bytes from the kernel's random source (getrandom(2), or /dev/urandom
- * where there is none); 0 or -errno. */
+ * where there is none or it would block); 0 or -errno. Never blocks. */
 int okof__io_random(unsigned char *buf, size_t n);
 
 #endif
