@@ -136,7 +136,7 @@ $(FAULT_SHIM): spec/faults/shim.c
 # Fault injection: each libc call of open/put/get/del/each/keys/sweep is
 # made to fail in turn (ENOSPC, EIO, EACCES, EINTR, short transfers).
 faults: $(SO) $(FAULT_SHIM)
-	$(SPEC_ENV) LD_PRELOAD=$(CURDIR)/$(FAULT_SHIM) $(LUA) $(BUSTED) spec/faults/faults_spec.lua
+	$(SPEC_ENV) LD_PRELOAD=$(CURDIR)/$(FAULT_SHIM) $(LUA) $(BUSTED) spec/faults/write_faults_spec.lua spec/faults/faults_spec.lua
 
 # The real hosts: nginx with the Lua module (2 workers), Neovim, and a C
 # program that embeds Lua 5.4 with okofdb linked in.

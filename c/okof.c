@@ -27,7 +27,8 @@ int okof_open(okof_t **dbp, const char *dir, unsigned flags,
     if (db == NULL)
         return -ENOMEM;
     memcpy(db->dir, dir, len + 1);
-    db->dfd = okof__io_open_dir(dir, (flags & OKOF_CREATE) != 0);
+    db->dfd = okof__io_open_dir(dir, (flags & OKOF_CREATE) != 0,
+                                (flags & OKOF_SYNC) != 0);
     if (db->dfd < 0) {
         int rc = db->dfd;
         free(db);
@@ -35,7 +36,6 @@ int okof_open(okof_t **dbp, const char *dir, unsigned flags,
     }
     db->flags = flags;
     db->compress_min = compress_min;
-    db->serial = 0;
     db->noatime = 1;
     db->scratch = NULL;
     db->reason = OKOF_REASON_CHECK;

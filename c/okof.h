@@ -73,7 +73,9 @@ typedef struct okof_iter okof_iter_t; /* a walk over a store's keys */
  *   dbp           receives the handle on success (untouched on failure).
  *   dir           path of the directory; copied, the caller keeps it.
  *   flags         OKOF_CREATE: create `dir` and missing parents (mode 0777
- *                 less the umask) if it does not exist.
+ *                 less the umask) if it does not exist; with OKOF_SYNC
+ *                 each new directory is durable (its parent fsynced after
+ *                 its mkdir, the last one fsynced itself) before return.
  *                 OKOF_SYNC: put and del return only once the change has
  *                 reached stable storage.
  *                 OKOF_LEGACY: also read raw value files, byte 0x00 then
@@ -123,7 +125,9 @@ int okof_put(okof_t *db, const void *key, size_t klen, const void *val,
  * adding one key at once exactly one succeeds. Durable as okof_put.
  * Returns 0 (stored), OKOF_EXISTS (the key already had a value; nothing
  * changed), or the errors of okof_put; -EPERM or -ENOTSUP where the file
- * system has no hard links.
+ * system has no hard links. A link(2) that answers EEXIST although it made
+ * the link (a retransmitted request over NFS) is seen for what it is: the
+ * key's name is then the new file itself, and the add succeeded.
  */
 int okof_add(okof_t *db, const void *key, size_t klen, const void *val,
              size_t vlen);
@@ -145,13 +149,15 @@ typedef struct okof_kv {
 
 /*
  * okof_put_many -- store n values at once. Every value is written to its
- * temporary file, the files are made durable (OKOF_SYNC; on Linux with one
- * syncfs(2) of the store's file system for the whole batch, elsewhere an
- * fsync each), then each is renamed over its key, then (OKOF_SYNC) the
- * directory is made durable once: each key is atomic as with okof_put,
- * the batch is durable when 0 is returned, and a batch costs two flushes
- * instead of two per key. The keys are not changed
- * as one unit: a crash may leave some renamed and some not.
+ * temporary file; with OKOF_SYNC the write-back of the files is started
+ * together (Linux's sync_file_range) and each is then fsynced, so that
+ * every file's write-back error is reported and the flushes overlap (in
+ * groups of 64 files, a bound on the descriptors held); then each is
+ * renamed over its key, then (OKOF_SYNC) the directory is made durable
+ * once: each key is atomic as with okof_put, the batch is durable when 0
+ * is returned, and a batch costs one directory flush instead of one per
+ * key. The keys are not changed as one unit: a crash may leave some
+ * renamed and some not.
  *   written  receives how many items, from the first, were renamed into
  *            place (n on success; may be NULL). On failure the others keep
  *            their old values and no temporary file remains; only when the

@@ -12,7 +12,6 @@ struct okof {
     unsigned flags;         /* OKOF_CREATE | OKOF_SYNC | OKOF_LEGACY */
     size_t compress_min;    /* OKOF_NO_COMPRESS: never */
     int noatime;            /* reads ask for O_NOATIME (okof__io_open_read) */
-    unsigned long serial;   /* makes temporary names unique per call */
     unsigned char *scratch; /* compression buffer, made on first need */
     int reason;             /* OKOF_REASON_* of the last OKOF_CORRUPT */
     char dir[];             /* the path as given, NUL-terminated */

@@ -1,7 +1,7 @@
 /* okof_io.c -- POSIX I/O for okofdb (see okof_io.h). The only file that
  * makes syscalls. */
 #if defined(__linux__)
-#define _GNU_SOURCE /* syncfs */
+#define _GNU_SOURCE /* sync_file_range */
 #else
 #define _XOPEN_SOURCE 700
 #endif
@@ -21,6 +21,11 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__linux__) && defined(__GLIBC__) && \
+    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 25))
+#include <sys/random.h>
+#define OKOF_HAVE_GETRANDOM 1
+#endif
 
 #ifndef O_CLOEXEC
 #define O_CLOEXEC 0
@@ -40,37 +45,17 @@ static int neg_errno(void)
 
 /* ---- directories -------------------------------------------------------- */
 
-/* mkdir path; EEXIST is success (whatever stands there is checked by the
- * open that follows). */
+/* mkdir path: 1 when it made it, 0 when something stood there already
+ * (the open that follows checks what), or -errno. */
 static int mkdir_one(const char *path)
 {
     int rc;
     do
         rc = mkdir(path, 0777);
     while (rc < 0 && errno == EINTR);
-    return rc == 0 || errno == EEXIST ? 0 : neg_errno();
-}
-
-/* mkdir -p: create every missing component of path. */
-static int mkdir_parents(const char *path)
-{
-    size_t len = strlen(path), i;
-    char *p = malloc(len + 1);
-    int rc = 0;
-    if (p == NULL)
-        return -ENOMEM;
-    memcpy(p, path, len + 1);
-    for (i = 1; i <= len && rc == 0; i++) {
-        if (p[i] != '/' && p[i] != '\0')
-            continue;
-        if (p[i - 1] == '/')
-            continue;
-        p[i] = '\0';
-        rc = mkdir_one(p);
-        p[i] = path[i];
-    }
-    free(p);
-    return rc;
+    if (rc == 0)
+        return 1;
+    return errno == EEXIST ? 0 : neg_errno();
 }
 
 static int open_dir(const char *path)
@@ -82,13 +67,81 @@ static int open_dir(const char *path)
     return fd < 0 ? neg_errno() : fd;
 }
 
-int okof__io_open_dir(const char *path, int create)
+/* fsync the directory at path. */
+static int fsync_path(const char *path)
 {
-    int fd = open_dir(path), rc;
+    int fd = open_dir(path), rc, crc;
+    if (fd < 0)
+        return fd;
+    rc = okof__io_fsync_dir(fd);
+    crc = okof__io_close(fd);
+    return rc ? rc : crc;
+}
+
+/* fsync the directory that holds the last component of p (p[0..end) is
+ * that component's path): "/" for "/x", "." for a relative "x". */
+static int fsync_parent(char *p, size_t end)
+{
+    size_t cut = end;
+    char saved;
+    int rc;
+    while (cut > 0 && p[cut - 1] != '/')
+        cut--;
+    if (cut == 0)
+        return fsync_path(".");
+    while (cut > 1 && p[cut - 1] == '/')
+        cut--; /* "a//b": the parent is "a" */
+    saved = p[cut];
+    p[cut] = '\0';
+    rc = fsync_path(p);
+    p[cut] = saved;
+    return rc;
+}
+
+/* mkdir -p: create every missing component of path; with durable set,
+ * each new directory's entry is made durable (its parent fsynced) before
+ * the next level is made. *made is set when the last component was made. */
+static int mkdir_parents(const char *path, int durable, int *made)
+{
+    size_t len = strlen(path), i;
+    char *p = malloc(len + 1);
+    int rc = 0;
+    if (p == NULL)
+        return -ENOMEM;
+    memcpy(p, path, len + 1);
+    for (i = 1; i <= len && rc >= 0; i++) {
+        if (p[i] != '/' && p[i] != '\0')
+            continue;
+        if (p[i - 1] == '/')
+            continue;
+        p[i] = '\0';
+        rc = mkdir_one(p);
+        *made = rc == 1;
+        if (rc == 1 && durable)
+            rc = fsync_parent(p, i);
+        p[i] = path[i];
+    }
+    free(p);
+    return rc < 0 ? rc : 0;
+}
+
+int okof__io_open_dir(const char *path, int create, int durable)
+{
+    int fd = open_dir(path), rc, made = 0;
     if (fd != -ENOENT || !create)
         return fd;
-    rc = mkdir_parents(path);
-    return rc ? rc : open_dir(path);
+    rc = mkdir_parents(path, durable, &made);
+    if (rc)
+        return rc;
+    fd = open_dir(path);
+    if (fd < 0 || !(made && durable))
+        return fd;
+    /* The new directory itself: its inode and (empty) entries. */
+    if ((rc = okof__io_fsync_dir(fd)) != 0) {
+        okof__io_close(fd);
+        return rc;
+    }
+    return fd;
 }
 
 /* ---- writing ------------------------------------------------------------ */
@@ -151,17 +204,21 @@ int okof__io_fsync_dir(int dfd)
     return rc == -EINVAL ? 0 : rc;
 }
 
-int okof__io_syncfs(int fd)
+int okof__io_start_writeback(int fd)
 {
-#if defined(__linux__)
+#if defined(__linux__) && defined(SYNC_FILE_RANGE_WRITE)
     int rc;
     do
-        rc = syncfs(fd);
+        rc = sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
     while (rc < 0 && errno == EINTR);
-    return rc < 0 ? neg_errno() : 0;
+    /* Refused (ENOSYS: a filter; EINVAL, ESPIPE: a file that cannot): a
+     * hint only, the fsync that follows does the work. */
+    if (rc < 0 && errno != ENOSYS && errno != EINVAL && errno != ESPIPE)
+        return neg_errno();
+    return 0;
 #else
     (void)fd;
-    return -ENOSYS;
+    return 0;
 #endif
 }
 
@@ -188,6 +245,28 @@ int okof__io_link(int dfd, const char *from, const char *to)
         rc = linkat(dfd, from, dfd, to, 0);
     while (rc < 0 && errno == EINTR);
     return rc < 0 ? neg_errno() : 0;
+}
+
+static int stat_at(int dfd, const char *name, struct stat *st)
+{
+    int rc;
+    do
+        rc = fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW);
+    while (rc < 0 && errno == EINTR);
+    return rc < 0 ? neg_errno() : 0;
+}
+
+int okof__io_same_file(int dfd, const char *a, const char *b)
+{
+    struct stat sa, sb;
+    int rc = stat_at(dfd, a, &sa);
+    if (rc == 0)
+        rc = stat_at(dfd, b, &sb);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc < 0)
+        return rc;
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 int okof__io_unlink(int dfd, const char *name)
@@ -328,7 +407,48 @@ int okof__io_age(int dfd, const char *name, double *age, int *regular)
     return 0;
 }
 
-long okof__io_pid(void)
+/* ---- randomness ---------------------------------------------------------- */
+
+/* n bytes from /dev/urandom. */
+static int urandom(unsigned char *buf, size_t n)
 {
-    return (long)getpid();
+    int fd, rc = 0;
+    size_t got = 0;
+    do
+        fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0)
+        return neg_errno();
+    while (got < n && rc == 0) {
+        size_t len = 0;
+        rc = okof__io_read(fd, buf + got, n - got, &len);
+        if (rc == 0 && len == 0)
+            rc = -EIO; /* a random device has no end */
+        got += len;
+    }
+    okof__io_close(fd);
+    return rc;
+}
+
+int okof__io_random(unsigned char *buf, size_t n)
+{
+#ifdef OKOF_HAVE_GETRANDOM
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = getrandom(buf + got, n - got, GRND_NONBLOCK);
+        if (r < 0 && errno == EINTR)
+            continue;
+        /* ENOSYS: a kernel before 3.17 (or a filter); EAGAIN: early boot,
+         * the pool not yet seeded: /dev/urandom answers without waiting
+         * (a name need not be secret, only unforeseeable to squatters). */
+        if (r < 0 && (errno == ENOSYS || errno == EAGAIN))
+            return urandom(buf, n);
+        if (r < 0)
+            return neg_errno();
+        got += (size_t)r;
+    }
+    return 0;
+#else
+    return urandom(buf, n);
+#endif
 }

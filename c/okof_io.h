@@ -10,8 +10,10 @@
 #include <sys/uio.h>
 
 /* Open (creating it and its parents first when create is set) the
- * directory at path; returns a descriptor or -errno. */
-int okof__io_open_dir(const char *path, int create);
+ * directory at path; returns a descriptor or -errno. With durable set,
+ * every directory it makes is durable when it returns: after each mkdir
+ * the parent is fsynced, and the last new directory itself. */
+int okof__io_open_dir(const char *path, int create, int durable);
 
 /* Create a new file `name` (O_EXCL, mode 0666 less the umask) in dfd;
  * returns a descriptor or -errno (-EEXIST when the name is taken). */
@@ -27,9 +29,11 @@ int okof__io_fsync(int fd);
  * this file system) counts as success. */
 int okof__io_fsync_dir(int dfd);
 
-/* Make everything written to fd's file system durable, with one flush
- * (Linux's syncfs); -ENOSYS where there is no such call. */
-int okof__io_syncfs(int fd);
+/* Start writing fd's dirty pages back without waiting (Linux's
+ * sync_file_range, SYNC_FILE_RANGE_WRITE), so that the fsyncs of several
+ * files overlap; a hint only: 0 where the system has no such call. It
+ * makes nothing durable and is always followed by okof__io_fsync. */
+int okof__io_start_writeback(int fd);
 
 /* Close fd; 0 or -errno (EINTR counts as closed, as on Linux). */
 int okof__io_close(int fd);
@@ -39,6 +43,10 @@ int okof__io_close(int fd);
 int okof__io_rename(int dfd, const char *from, const char *to);
 int okof__io_link(int dfd, const char *from, const char *to);
 int okof__io_unlink(int dfd, const char *name);
+
+/* Whether names a and b in dfd are the same file (st_dev and st_ino, no
+ * link followed): 1 or 0 (also when either is missing), or -errno. */
+int okof__io_same_file(int dfd, const char *a, const char *b);
 
 /* Open `name` in dfd for reading, never following a symbolic link
  * (-ELOOP) and never blocking on a FIFO. While *noatime is set, the open
@@ -65,7 +73,8 @@ void okof__io_dir_close(okof__dir *d);
  * regular file (no link followed); 0 or -errno. */
 int okof__io_age(int dfd, const char *name, double *age, int *regular);
 
-/* The calling process's id. */
-long okof__io_pid(void);
+/* n bytes from the kernel's random source (getrandom(2), or /dev/urandom
+ * where there is none or it would block); 0 or -errno. Never blocks. */
+int okof__io_random(unsigned char *buf, size_t n);
 
 #endif

@@ -1,7 +1,6 @@
 /* okof_key.c -- the key <-> file name codec (see okof_key.h). */
 #include "okof_key.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "okof.h"
@@ -18,6 +17,42 @@ static int is_plain(unsigned char c, size_t pos)
     return c == '.' && pos > 0;
 }
 
+/* Is key[0..n) one of Windows' device names (con, prn, aux, nul,
+ * com1-com9, lpt1-lpt9), in lowercase? */
+static int is_device(const unsigned char *key, size_t n)
+{
+    static const char *const three[] = {"con", "prn", "aux", "nul"};
+    size_t i;
+    if (n == 3) {
+        for (i = 0; i < sizeof three / sizeof three[0]; i++)
+            if (memcmp(key, three[i], 3) == 0)
+                return 1;
+        return 0;
+    }
+    if (n != 4 || key[3] < '1' || key[3] > '9')
+        return 0;
+    return memcmp(key, "com", 3) == 0 || memcmp(key, "lpt", 3) == 0;
+}
+
+/* A device name alone or followed by '.' and anything ("con.txt"). */
+static int is_reserved_start(const unsigned char *key, size_t klen)
+{
+    const unsigned char *dot = memchr(key, '.', klen);
+    return is_device(key, dot ? (size_t)(dot - key) : klen);
+}
+
+/* Does byte i of key get the %xx form? Bytes that are not plain do; so
+ * do the first byte of a key a Windows device name starts and the '.'
+ * that ends a key (see okof_key.h). */
+static int escaped(const unsigned char *key, size_t klen, size_t i)
+{
+    if (!is_plain(key[i], i))
+        return 1;
+    if (i == 0 && is_reserved_start(key, klen))
+        return 1;
+    return i + 1 == klen && key[i] == '.';
+}
+
 int okof__key_encode(const unsigned char *key, size_t klen, char *name)
 {
     size_t i, n = 0;
@@ -25,7 +60,7 @@ int okof__key_encode(const unsigned char *key, size_t klen, char *name)
         return OKOF_EBADKEY;
     for (i = 0; i < klen; i++) {
         unsigned char c = key[i];
-        if (is_plain(c, i)) {
+        if (!escaped(key, klen, i)) {
             if (n + 1 > OKOF__NAME_MAX)
                 return OKOF_EBADKEY;
             name[n++] = (char)c;
@@ -57,9 +92,8 @@ static int hexval(char c)
     return -1;
 }
 
-/* Decode the escape at name (which starts with '%'); -1 if not canonical
- * for key position pos. */
-static int decode_escape(const char *name, size_t pos)
+/* The byte of the escape at name (which starts with '%'), or -1. */
+static int decode_escape(const char *name)
 {
     int hi = hexval(name[1]), lo;
     if (hi < 0)
@@ -67,32 +101,45 @@ static int decode_escape(const char *name, size_t pos)
     lo = hexval(name[2]);
     if (lo < 0)
         return -1;
-    if (is_plain((unsigned char)(hi * 16 + lo), pos))
-        return -1;
     return hi * 16 + lo;
+}
+
+/* Is name exactly what encoding key[0..klen) gives? Walks both at once:
+ * every byte must be written the one way the encoder writes it. */
+static int canonical(const char *name, const unsigned char *key, size_t klen)
+{
+    size_t i;
+    for (i = 0; i < klen; i++) {
+        int esc = escaped(key, klen, i);
+        if ((*name == '%') != esc)
+            return 0;
+        name += esc ? 3 : 1;
+    }
+    return 1;
 }
 
 int okof__key_decode(const char *name, unsigned char *key)
 {
+    const char *p = name;
     size_t n = 0;
-    if (*name == '\0')
+    if (*p == '\0')
         return -1;
-    while (*name) {
-        unsigned char c = (unsigned char)*name;
+    while (*p) {
+        unsigned char c = (unsigned char)*p;
         if (c == '%') {
-            int b = decode_escape(name, n);
+            int b = decode_escape(p);
             if (b < 0)
                 return -1;
             key[n++] = (unsigned char)b;
-            name += 3;
+            p += 3;
         } else if (is_plain(c, n)) {
             key[n++] = c;
-            name++;
+            p++;
         } else {
             return -1;
         }
     }
-    return (int)n;
+    return canonical(name, key, n) ? (int)n : -1;
 }
 
 enum okof__kind okof__classify(const char *name)
@@ -105,7 +152,13 @@ enum okof__kind okof__classify(const char *name)
     return OKOF__ENTRY_KEY;
 }
 
-void okof__tmp_name(char *buf, long pid, unsigned long serial)
+void okof__tmp_name(char *buf, const unsigned char rnd[OKOF__TMP_RANDOM])
 {
-    snprintf(buf, OKOF__NAME_BUF, OKOF__TMP_PREFIX "%lx-%lx", pid, serial);
+    size_t i, n = sizeof OKOF__TMP_PREFIX - 1;
+    memcpy(buf, OKOF__TMP_PREFIX, n);
+    for (i = 0; i < OKOF__TMP_RANDOM; i++) {
+        buf[n++] = hexdigits[rnd[i] >> 4];
+        buf[n++] = hexdigits[rnd[i] & 15];
+    }
+    buf[n] = '\0';
 }

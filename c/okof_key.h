@@ -4,10 +4,18 @@
  *
  * The codec: a key byte that is a lowercase ASCII letter, a digit, '-',
  * '_' or '.' stands for itself, except a '.' in first place; every other
- * byte is written as '%' and two lowercase hex digits. A name therefore
- * never holds '/', NUL or an uppercase letter, never starts with '.', and
- * two different keys never have names that differ only in ASCII case.
- * Decoding accepts exactly the names encoding produces.
+ * byte is written as '%' and two lowercase hex digits. Two more bytes get
+ * that %xx form, so that every OS takes the name as it is:
+ *   - the first byte of a key that is one of Windows' device names (con,
+ *     prn, aux, nul, com1-com9, lpt1-lpt9) alone or followed by '.' and
+ *     anything: "con" is the file %63on, "com1.tar.gz" %63om1.tar.gz;
+ *   - a '.' that ends the key (Windows drops it): "a." is a%2e, "x.." is
+ *     x.%2e (and "." is %2e, its first byte).
+ * A name therefore never holds '/', NUL or an uppercase letter, never
+ * starts with '.', and two different keys never have names that differ
+ * only in ASCII case. Decoding accepts exactly the names encoding
+ * produces: a file named "con" or "a." (written before these two rules)
+ * is no key's file.
  */
 #ifndef OKOF_KEY_H
 #define OKOF_KEY_H
@@ -19,8 +27,10 @@
 /* Buffer size that holds any name with its NUL. */
 #define OKOF__NAME_BUF (OKOF__NAME_MAX + 1)
 
-/* Prefix of every temporary file name. */
+/* Prefix of every temporary file name; OKOF__TMP_RANDOM random bytes
+ * follow it, as lowercase hex. */
 #define OKOF__TMP_PREFIX ".okof-tmp-"
+#define OKOF__TMP_RANDOM 16
 
 enum okof__kind {
     OKOF__ENTRY_KEY,     /* the name of a key's file */
@@ -41,7 +51,8 @@ int okof__key_decode(const char *name, unsigned char *key);
 /* The kind of a directory entry, from its name alone. */
 enum okof__kind okof__classify(const char *name);
 
-/* Write a temporary name for (pid, serial) into buf (OKOF__NAME_BUF). */
-void okof__tmp_name(char *buf, long pid, unsigned long serial);
+/* Write the temporary name made of the random bytes rnd into buf
+ * (OKOF__NAME_BUF bytes). */
+void okof__tmp_name(char *buf, const unsigned char rnd[OKOF__TMP_RANDOM]);
 
 #endif

@@ -3,9 +3,11 @@
  * file in the store's directory (made durable with OKOF_SYNC), which is
  * then renamed over the key's file (put) or linked to its name (add);
  * with OKOF_SYNC the directory is made durable last. A durable batch
- * flushes its files with one syncfs(2) where Linux has it. */
+ * starts the write-back of all its files before it fsyncs each, so that
+ * the flushes overlap, and makes the directory durable once. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "okof.h"
 #include "okof_frame.h"
@@ -13,8 +15,13 @@
 #include "okof_io.h"
 #include "okof_key.h"
 
-/* How many taken temporary names a write tries before giving up. */
-#define TMP_TRIES 64
+/* How many taken temporary names a write tries before giving up: each
+ * try draws a new name of 128 random bits, so that a second try is
+ * already needed only by a name someone foresaw. */
+#define TMP_TRIES 16
+
+/* How many files of a durable batch are flushed together. */
+#define SYNC_GROUP 64
 
 static int sink_fd(void *ud, struct iovec *iov, int iovcnt)
 {
@@ -30,13 +37,15 @@ static int need_scratch(okof_t *db, size_t vlen)
     return db->scratch ? 0 : -ENOMEM;
 }
 
-/* Create a temporary file under a name no other writer uses. */
+/* Create a temporary file under a fresh random name. */
 static int create_tmp(okof_t *db, char *tmp)
 {
-    long pid = okof__io_pid();
+    unsigned char rnd[OKOF__TMP_RANDOM];
     int i, fd = -EEXIST;
     for (i = 0; i < TMP_TRIES && fd == -EEXIST; i++) {
-        okof__tmp_name(tmp, pid, db->serial++);
+        if ((fd = okof__io_random(rnd, sizeof rnd)) != 0)
+            return fd;
+        okof__tmp_name(tmp, rnd);
         fd = okof__io_create(db->dfd, tmp);
     }
     return fd;
@@ -48,11 +57,11 @@ static int fill_tmp(okof_t *db, int fd, const void *val, size_t vlen,
 {
     int rc = okof__frame_encode(val, vlen, db->compress_min, db->scratch,
                                 sink_fd, &fd);
-    int closed;
+    int crc;
     if (rc == 0 && durable)
         rc = okof__io_fsync(fd);
-    closed = okof__io_close(fd);
-    return rc ? rc : closed;
+    crc = okof__io_close(fd);
+    return rc ? rc : crc;
 }
 
 /* A complete temporary file holding val, named in tmp, fsynced when
@@ -92,6 +101,18 @@ int okof_put(okof_t *db, const void *key, size_t klen, const void *val,
     return sync_dir(db);
 }
 
+/* link tmp to name; on EEXIST, whether name is tmp after all: over NFS a
+ * retransmitted link(2) answers EEXIST when its first transmission made
+ * the link. Then the add succeeded. */
+static int link_new(okof_t *db, const char *tmp, const char *name)
+{
+    int rc = okof__io_link(db->dfd, tmp, name), same;
+    if (rc != -EEXIST)
+        return rc;
+    same = okof__io_same_file(db->dfd, tmp, name);
+    return same == 1 ? 0 : same < 0 ? same : -EEXIST;
+}
+
 /* The new file gets the key's name only if no file has it: link(2) never
  * replaces, so of several writers adding one key exactly one succeeds. */
 int okof_add(okof_t *db, const void *key, size_t klen, const void *val,
@@ -103,25 +124,28 @@ int okof_add(okof_t *db, const void *key, size_t klen, const void *val,
         return rc;
     if ((rc = write_tmp(db, val, vlen, tmp, (db->flags & OKOF_SYNC) != 0)))
         return rc;
-    rc = okof__io_link(db->dfd, tmp, name);
+    rc = link_new(db, tmp, name);
     urc = okof__io_unlink(db->dfd, tmp);
-    if (rc)
-        return rc == -EEXIST ? OKOF_EXISTS : rc;
-    return urc ? urc : sync_dir(db);
+    if (rc && rc != -EEXIST)
+        return rc;
+    if (urc) /* a temporary file stays behind: say so */
+        return urc;
+    return rc ? OKOF_EXISTS : sync_dir(db);
 }
 
 /* ---- put_many ----------------------------------------------------------- */
 
-/* The temporary file of each item, as the serial in its name: the names
- * themselves are made again when needed (a batch may be large). */
+/* The temporary name of each item, TMP_NAME_LEN bytes apart. */
+#define TMP_NAME_LEN (sizeof OKOF__TMP_PREFIX + 2 * OKOF__TMP_RANDOM)
+
 struct tmp_batch {
-    long pid;
-    unsigned long *serials;
+    char *tmps;
+    int *fds; /* each item's open temporary file (durable batches), or -1 */
 };
 
-static void tmp_of(const struct tmp_batch *b, size_t i, char *tmp)
+static char *tmp_of(const struct tmp_batch *b, size_t i)
 {
-    okof__tmp_name(tmp, b->pid, b->serials[i]);
+    return b->tmps + i * TMP_NAME_LEN;
 }
 
 static int check_keys(const okof_kv *items, size_t n)
@@ -136,46 +160,95 @@ static int check_keys(const okof_kv *items, size_t n)
     return 0;
 }
 
-static void unlink_tmps(okof_t *db, const struct tmp_batch *b, size_t from,
-                        size_t to)
+/* Close the files still open and remove the temporary files from..to. */
+static void drop_tmps(okof_t *db, struct tmp_batch *b, size_t from, size_t to)
 {
-    char tmp[OKOF__NAME_BUF];
     for (; from < to; from++) {
-        tmp_of(b, from, tmp);
-        okof__io_unlink(db->dfd, tmp);
+        if (b->fds[from] >= 0)
+            okof__io_close(b->fds[from]);
+        b->fds[from] = -1;
+        okof__io_unlink(db->dfd, tmp_of(b, from));
     }
 }
 
-/* Every value to its temporary file, each fsynced when durable is set;
- * on failure, none is left. */
+/* Item i's value to a new temporary file; a durable batch keeps it open
+ * (its fsync comes later), any other is closed. On failure none is left. */
+static int write_one(okof_t *db, const okof_kv *it, struct tmp_batch *b,
+                     size_t i, int durable)
+{
+    char tmp[OKOF__NAME_BUF];
+    int fd, rc = need_scratch(db, it->vlen);
+    if (rc)
+        return rc;
+    if ((fd = create_tmp(db, tmp)) < 0)
+        return fd;
+    memcpy(tmp_of(b, i), tmp, TMP_NAME_LEN);
+    b->fds[i] = fd;
+    rc = okof__frame_encode(it->val, it->vlen, db->compress_min, db->scratch,
+                            sink_fd, &fd);
+    if (rc == 0 && durable)
+        rc = okof__io_start_writeback(fd);
+    if (rc == 0 && !durable) {
+        b->fds[i] = -1;
+        rc = okof__io_close(fd);
+    }
+    if (rc)
+        drop_tmps(db, b, i, i + 1);
+    return rc;
+}
+
+/* fsync and close the files from..to: each fsync reports that file's
+ * write-back errors, whatever the kernel. */
+static int sync_files(struct tmp_batch *b, size_t from, size_t to)
+{
+    int rc = 0;
+    for (; from < to; from++) {
+        int frc = rc ? 0 : okof__io_fsync(b->fds[from]);
+        int crc = okof__io_close(b->fds[from]);
+        b->fds[from] = -1;
+        if (rc == 0)
+            rc = frc ? frc : crc;
+    }
+    return rc;
+}
+
+/* Every value to its temporary file. A durable batch works in groups of
+ * SYNC_GROUP files (a bound on the descriptors it holds): it writes each
+ * and starts its write-back, then fsyncs each, so that the flushes of a
+ * group overlap. On failure, no temporary file is left. */
 static int write_all(okof_t *db, const okof_kv *items, size_t n,
                      struct tmp_batch *b, int durable)
 {
-    char tmp[OKOF__NAME_BUF];
-    size_t i;
+    size_t i, group = 0;
     for (i = 0; i < n; i++) {
-        int rc = write_tmp(db, items[i].val, items[i].vlen, tmp, durable);
+        int rc = write_one(db, &items[i], b, i, durable);
         if (rc) {
-            unlink_tmps(db, b, 0, i);
+            drop_tmps(db, b, 0, i);
             return rc;
         }
-        b->serials[i] = db->serial - 1; /* the name create_tmp took */
+        if (durable && (i + 1 == n || i + 1 - group == SYNC_GROUP)) {
+            rc = sync_files(b, group, i + 1);
+            group = i + 1;
+        }
+        if (rc) {
+            drop_tmps(db, b, 0, i + 1);
+            return rc;
+        }
     }
     return 0;
 }
 
 /* Rename each over its key; on failure the rest are removed. */
 static int rename_all(okof_t *db, const okof_kv *items, size_t n,
-                      const struct tmp_batch *b, size_t *written)
+                      struct tmp_batch *b, size_t *written)
 {
-    char name[OKOF__NAME_BUF], tmp[OKOF__NAME_BUF];
+    char name[OKOF__NAME_BUF];
     size_t i;
     for (i = 0; i < n; i++) {
         int rc;
         okof__key_encode(items[i].key, items[i].klen, name);
-        tmp_of(b, i, tmp);
-        if ((rc = okof__io_rename(db->dfd, tmp, name)) != 0) {
-            unlink_tmps(db, b, i, n);
+        if ((rc = okof__io_rename(db->dfd, tmp_of(b, i), name)) != 0) {
+            drop_tmps(db, b, i, n);
             return rc;
         }
         *written = i + 1;
@@ -183,55 +256,41 @@ static int rename_all(okof_t *db, const okof_kv *items, size_t n,
     return 0;
 }
 
-/* Make the batch's temporary files durable with one flush of the file
- * system instead of an fsync each; -ENOSYS where that cannot be done. */
-static int sync_batch(okof_t *db, size_t n, const struct tmp_batch *b)
+static int batch_init(struct tmp_batch *b, size_t n)
 {
-    int rc = okof__io_syncfs(db->dfd);
-    if (rc && rc != -ENOSYS)
-        unlink_tmps(db, b, 0, n);
-    return rc;
-}
-
-/* A durable batch of several files is flushed once (sync_batch); where
- * the system cannot, or for one file, each file is fsynced. */
-static int write_durably(okof_t *db, const okof_kv *items, size_t n,
-                         struct tmp_batch *b)
-{
-    int rc;
-    if (!(db->flags & OKOF_SYNC))
-        return write_all(db, items, n, b, 0);
-    if (n == 1)
-        return write_all(db, items, n, b, 1);
-    rc = write_all(db, items, n, b, 0);
-    if (rc == 0)
-        rc = sync_batch(db, n, b);
-    if (rc == -ENOSYS) { /* no syncfs: start again, an fsync each */
-        unlink_tmps(db, b, 0, n);
-        rc = write_all(db, items, n, b, 1);
-    }
-    return rc;
+    size_t i;
+    b->tmps = NULL;
+    b->fds = NULL;
+    if (n > (size_t)-1 / TMP_NAME_LEN)
+        return -ENOMEM;
+    b->tmps = malloc(n * TMP_NAME_LEN);
+    b->fds = malloc(n * sizeof *b->fds);
+    if (b->tmps == NULL || b->fds == NULL)
+        return -ENOMEM;
+    for (i = 0; i < n; i++)
+        b->fds[i] = -1;
+    return 0;
 }
 
 int okof_put_many(okof_t *db, const okof_kv *items, size_t n, size_t *written)
 {
     struct tmp_batch b;
     size_t done = 0;
+    int durable = (db->flags & OKOF_SYNC) != 0;
     int rc = check_keys(items, n);
     if (written)
         *written = 0;
     if (rc || n == 0)
         return rc;
-    b.pid = okof__io_pid();
-    b.serials = malloc(n * sizeof *b.serials);
-    if (b.serials == NULL)
-        return -ENOMEM;
-    rc = write_durably(db, items, n, &b);
+    rc = batch_init(&b, n);
+    if (rc == 0)
+        rc = write_all(db, items, n, &b, durable);
     if (rc == 0)
         rc = rename_all(db, items, n, &b, &done);
     if (rc == 0)
         rc = sync_dir(db);
-    free(b.serials);
+    free(b.tmps);
+    free(b.fds);
     if (written)
         *written = done;
     return rc;

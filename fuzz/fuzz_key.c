@@ -9,7 +9,9 @@
  *     1..80 bytes; an accepted key's name holds no '/', NUL or uppercase
  *     ASCII letter, is not "." or "..", does not start with '.', decodes
  *     back to exactly the key, is classified as a key's file, and is the
- *     key itself when the key is plain ([a-z0-9._-], no leading '.');
+ *     key itself when the key is plain ([a-z0-9._-], no leading '.') and
+ *     not one that some OS refuses (a Windows device name alone or before
+ *     a '.', or ending in '.'), which is never its own name;
  *
  *  2. as two keys (split by the first byte): their names are equal ignoring
  *     ASCII case only when the keys are equal;
@@ -18,8 +20,9 @@
  *     it, encoding the decoded key gives back exactly that name (one name
  *     per key), and okof__classify agrees with the decoder;
  *
- *  4. as a pid and serial: okof__tmp_name gives a temporary name that
- *     okof__classify reports as one.
+ *  4. as random bytes: okof__tmp_name gives a temporary name of the
+ *     prefix and at least 16 lowercase hex digits (64 bits), different
+ *     for different bytes, that okof__classify reports as one.
  *
  * Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -Ic \
  *        fuzz/fuzz_key.c c/okof_key.c
@@ -57,8 +60,24 @@ static int is_plain_key(const unsigned char *k, size_t n)
     return 1;
 }
 
+/* SPEC.md rule 3's exceptions: con, prn, aux, nul, com1-com9, lpt1-lpt9
+ * alone or followed by '.' and anything. */
+static int is_device_start(const unsigned char *k, size_t n)
+{
+    static const char *const names[] = {"con", "prn", "aux", "nul"};
+    size_t base = 0, i;
+    while (base < n && k[base] != '.')
+        base++;
+    for (i = 0; i < 4; i++)
+        if (base == 3 && memcmp(k, names[i], 3) == 0)
+            return 1;
+    return base == 4 && (memcmp(k, "com", 3) == 0 || memcmp(k, "lpt", 3) == 0)
+           && k[3] >= '1' && k[3] <= '9';
+}
+
 /* Length of the name okof_key.h describes: one byte for a byte that stands
- * for itself, three ("%xx") for any other. */
+ * for itself, three ("%xx") for any other, for the first byte of a device
+ * name and for a '.' that ends the key. */
 static size_t name_len_of(const unsigned char *k, size_t n)
 {
     size_t i, len = 0;
@@ -66,6 +85,10 @@ static size_t name_len_of(const unsigned char *k, size_t n)
         unsigned c = k[i];
         int plain = is_lower_alnum(c) || c == '-' || c == '_' ||
                     (c == '.' && i > 0);
+        if (i == 0 && is_device_start(k, n))
+            plain = 0;
+        if (i + 1 == n && c == '.')
+            plain = 0;
         len += plain ? 1 : 3;
     }
     return len;
@@ -128,9 +151,14 @@ static void check_key(const unsigned char *key, size_t klen)
     /* Rule 2: no uppercase, so names differ ignoring case too (given 4). */
     for (i = 0; i < nlen; i++)
         CHECK(!(name[i] >= 'A' && name[i] <= 'Z'));
-    /* Rule 3: plain keys are their own names. */
-    if (is_plain_key(key, klen))
+    /* Rule 3: plain keys are their own names, but those some OS refuses
+     * or changes never are; no name ends in '.'. */
+    if (is_plain_key(key, klen) && !is_device_start(key, klen) &&
+        key[klen - 1] != '.')
         CHECK(nlen == klen && memcmp(name, key, klen) == 0);
+    if (is_device_start(key, klen))
+        CHECK(name[0] == '%');
+    CHECK(name[nlen - 1] != '.');
     /* Rule 4: decodes back to exactly the key. */
     back = malloc(nlen); /* the decoder's contract: strlen(name) bytes */
     CHECK(back != NULL);
@@ -210,23 +238,27 @@ static void check_name(const uint8_t *data, size_t size)
 
 static void check_tmp_name(const uint8_t *data, size_t size)
 {
-    unsigned long pid = 0, serial = 0;
-    char *name = malloc(OKOF__NAME_BUF);
-    size_t i;
+    unsigned char rnd[OKOF__TMP_RANDOM], other[OKOF__TMP_RANDOM];
+    char *name = malloc(OKOF__NAME_BUF), *name2 = malloc(OKOF__NAME_BUF);
+    size_t i, plen = strlen(OKOF__TMP_PREFIX);
 
-    CHECK(name != NULL);
-    for (i = 0; i < size && i < 16; i++) {
-        if (i < 8)
-            pid = pid << 8 | data[i];
-        else
-            serial = serial << 8 | data[i];
-    }
-    okof__tmp_name(name, (long)(pid >> 1), serial); /* pids are >= 0 */
-    CHECK(strlen(name) <= OKOF__NAME_MAX);
-    CHECK(strncmp(name, OKOF__TMP_PREFIX, strlen(OKOF__TMP_PREFIX)) == 0);
-    CHECK(strchr(name, '/') == NULL);
+    CHECK(name != NULL && name2 != NULL);
+    CHECK(OKOF__TMP_RANDOM >= 8); /* at least 64 bits */
+    for (i = 0; i < OKOF__TMP_RANDOM; i++)
+        rnd[i] = i < size ? data[i] : 0;
+    memcpy(other, rnd, sizeof other);
+    other[size % OKOF__TMP_RANDOM] ^= 1;
+    okof__tmp_name(name, rnd);
+    okof__tmp_name(name2, other);
+    CHECK(strlen(name) == plen + 2 * OKOF__TMP_RANDOM);
+    CHECK(strncmp(name, OKOF__TMP_PREFIX, plen) == 0);
+    for (i = plen; name[i]; i++)
+        CHECK((name[i] >= '0' && name[i] <= '9') ||
+              (name[i] >= 'a' && name[i] <= 'f'));
+    CHECK(strcmp(name, name2) != 0);
     CHECK(okof__classify(name) == OKOF__ENTRY_TEMP);
     free(name);
+    free(name2);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -105,6 +105,10 @@ local keys = {
   ["long-plain"] = ("abcdefghijklmnopqrstuvwxyz0123456789-_."):rep(6):sub(1, 230),
   -- Read as names by the name half of fuzz_key:
   ["name-escaped"] = "%2e%2e%2fx%00",
-  ["name-tmp"] = ".okof-tmp-1f-2",
+  ["name-tmp"] = ".okof-tmp-0123456789abcdef0123456789abcdef",
+  -- Windows device names and a trailing '.', as keys and as names
+  device = "com1.tar.gz",
+  ["dot-end"] = "x..",
+  ["name-device"] = "%63on.txt",
 }
 for name, key in pairs(keys) do write(root .. "/key/" .. name, key) end

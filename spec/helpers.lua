@@ -627,11 +627,20 @@ end
 -- The key codec (SPEC.md "Keys and file names"), as a reference
 ---------------------------------------------------------------------------
 
+-- Windows' device names, which a plain key may not be (alone or before a '.').
+local DEVICES = { con = true, prn = true, aux = true, nul = true }
+for d = 1, 9 do DEVICES["com" .. d] = true; DEVICES["lpt" .. d] = true end
+H.DEVICES = DEVICES
+
 function H.key_to_name(key)
   local out = {}
+  local reserved = DEVICES[key:match("^[^.]*")] or false
   for i = 1, #key do
     local c = sub(key, i, i)
-    if c:find("^[a-z0-9_%.%-]$") and not (i == 1 and c == ".") then
+    local plain = c:find("^[a-z0-9_%.%-]$") and not (i == 1 and c == ".")
+    if plain and i == 1 and reserved then plain = false end
+    if plain and i == #key and c == "." then plain = false end
+    if plain then
       out[i] = c
     else
       out[i] = format("%%%02x", byte(c))

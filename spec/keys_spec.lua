@@ -15,7 +15,7 @@ describe("key file names", function()
   after_each(function() db:close(); H.cleanup() end)
 
   it("are the key itself for lowercase letters, digits, '-', '_' and '.' not leading", function()
-    local plain = { "abc", "a-b_c.d", "0", "123", "a.", "a..b", "z.okof-tmp-1-1", "x..",
+    local plain = { "abc", "a-b_c.d", "0", "123", "a..b", "z.okof-tmp-1-1", "x..y",
                     "okof-tmp-1-1", "-", "_", "a.b.c", string.rep("k", 80) }
     for _, k in ipairs(plain) do
       assert.is_true(db:put(k, "v:" .. k))
@@ -30,7 +30,7 @@ describe("key file names", function()
     local cases = {
       { "Foo", "%46oo" }, { ".x", "%2ex" }, { "../x", "%2e.%2fx" }, { "a/b", "a%2fb" },
       { "%", "%25" }, { " ", "%20" }, { "\0", "%00" }, { "\255", "%ff" },
-      { "a\0b", "a%00b" }, { "/", "%2f" }, { ".", "%2e" }, { "..", "%2e." },
+      { "a\0b", "a%00b" }, { "/", "%2f" }, { ".", "%2e" }, { "..", "%2e%2e" },
       { "A", "%41" }, { "\n", "%0a" }, { "é", "%c3%a9" }, { "x:y", "x%3ay" },
       { "%41", "%2541" }, { ".okof-tmp-1-1", "%2eokof-tmp-1-1" }, { "a b", "a%20b" },
       { "\\", "%5c" }, { "~", "%7e" }, { "+", "%2b" },
@@ -80,6 +80,100 @@ describe("key file names", function()
     assert.is_true(db:del("FOO"))
     assert.are.equal("value of Foo", db:get("Foo"))
     assert.is_nil(db:get("FOO"))
+  end)
+
+  describe("that some OS refuses or changes", function()
+    -- SPEC.md "Keys and file names" 3: Windows' device names, alone or
+    -- with any extension, and keys ending in '.', get escaped names.
+    local reserved = {}
+    for _, d in ipairs({ "con", "prn", "aux", "nul" }) do reserved[#reserved + 1] = d end
+    for i = 1, 9 do
+      reserved[#reserved + 1] = "com" .. i
+      reserved[#reserved + 1] = "lpt" .. i
+    end
+    local function variants(d)
+      return { d, d .. ".txt", d .. ".tar.gz", d .. ".", d .. "..x", d .. ".c.d.e" }
+    end
+
+    it("are stored under names that are not the key, and round-trip through get, each and keys", function()
+      local all = {}
+      for _, d in ipairs(reserved) do
+        for _, k in ipairs(variants(d)) do all[#all + 1] = k end
+      end
+      for _, k in ipairs({ "a.", "x..", "a.b.", "1.", "-.", "_." }) do all[#all + 1] = k end
+      local want = {}
+      for i, k in ipairs(all) do
+        assert.is_true(db:put(k, "value " .. i))
+        local name = H.key_to_name(k)
+        assert.are_not.equal(k, name)
+        assert.is_true(H.exists(dir .. "/" .. name), k .. " -> " .. name)
+        assert.is_false(H.exists(dir .. "/" .. k), k)
+        want[#want + 1] = name
+      end
+      table.sort(want)
+      assert.are.same(want, H.listdir(dir))
+      local keys, n = H.collect_keys(db)
+      assert.are.equal(#all, n)
+      local each = H.collect_each(db)
+      for i, k in ipairs(all) do
+        assert.are.equal("value " .. i, db:get(k), k)
+        assert.is_true(keys[k], k)
+        assert.are.equal("value " .. i, each[k] and each[k].value, k)
+      end
+      -- names stay unique ignoring case
+      local lower = {}
+      for _, name in ipairs(H.listdir(dir)) do
+        assert.is_nil(lower[name:lower()], name)
+        lower[name:lower()] = true
+      end
+      for _, k in ipairs(all) do assert.is_true(db:add(k, "again") == false, k) end
+      for _, k in ipairs(all) do assert.is_true(db:del(k), k) end
+      assert.are.same({}, H.listdir(dir))
+    end)
+
+    it("escape the first byte of a device name and the '.' that ends a key", function()
+      local cases = {
+        { "con", "%63on" }, { "CON", "%43%4f%4e" }, { "nul.txt", "%6eul.txt" }, { "prn", "%70rn" },
+        { "aux", "%61ux" }, { "com1", "%63om1" }, { "lpt9.tar.gz", "%6cpt9.tar.gz" },
+        { "com1.", "%63om1%2e" }, { "a.", "a%2e" }, { "x..", "x.%2e" }, { "..", "%2e%2e" },
+        { "a.b.", "a.b%2e" }, { "con.", "%63on%2e" },
+      }
+      for _, c in ipairs(cases) do
+        assert.are.equal(c[2], H.key_to_name(c[1]))
+        assert.is_true(db:put(c[1], "v"))
+        assert.are.same({ c[2] }, H.listdir(dir), c[1])
+        assert.are.equal("v", db:get(c[1]))
+        assert.is_true(db:del(c[1]))
+      end
+    end)
+
+    it("leave every other plain key its own name", function()
+      local plain = { "config", "con1", "com10", "console", "lpt", "com", "lpt0", "com0", "conx.txt",
+                      "xcon", "auxiliary", "nul_", "prn-1", "lpt10.txt", "a.b", "co.n", "c.on" }
+      for _, k in ipairs(plain) do
+        assert.is_true(db:put(k, "v:" .. k))
+        assert.is_true(H.exists(dir .. "/" .. k), k)
+        assert.are.equal("v:" .. k, db:get(k))
+      end
+      table.sort(plain)
+      assert.are.same(plain, H.listdir(dir))
+      local keys, n = H.collect_keys(db)
+      assert.are.equal(#plain, n)
+      for _, k in ipairs(plain) do assert.is_true(keys[k], k) end
+    end)
+
+    it("ignore files under the plain names earlier releases gave them ('con', 'a.'): such keys must be put again",
+      function()
+        for _, n in ipairs({ "con", "com1.txt", "a.", "x.." }) do H.write_file(dir .. "/" .. n, "\1old") end
+        local _, n = H.collect_keys(db)
+        assert.are.equal(0, n)
+        assert.is_nil(db:get("con"))
+        assert.is_true(db:put("con", "new"))
+        assert.are.equal("new", db:get("con"))
+        -- the old file is left alone (a foreign file), even by sweep
+        assert.are.equal(0, db:sweep(0))
+        assert.is_true(H.exists(dir .. "/con"))
+      end)
   end)
 
   describe("of hostile keys", function()
@@ -188,8 +282,9 @@ describe("key file names", function()
 
   describe("and directory entries", function()
     it("ignore files whose name okofdb would not produce", function()
-      local foreign = { "Foo", "%4A", "%61", ".hidden", "%zz", "%", "%4", "a%2e", "%2d",
-        "%5f", "%2E", "x%2fY", ".okof-tmp-99-1", ".okof-tmp", "a%2ex", "%%41", "%2" }
+      local foreign = { "Foo", "%4A", "%61", ".hidden", "%zz", "%", "%4", "a.", "%2d",
+        "%5f", "%2E", "x%2fY", ".okof-tmp-99-1", ".okof-tmp", "a%2ex", "%%41", "%2",
+        "con", "com1.txt", "lpt9.", "%2e.", "x.%2e%2e", "%63onfig", "c%6fn" }
       for _, n in ipairs(foreign) do H.write_file(dir .. "/" .. n, "\0foreign") end
       assert.is_true(db:put("real", "value"))
       local keys, n = H.collect_keys(db)
@@ -208,7 +303,7 @@ describe("key file names", function()
       local function file(v) return H.rust_file(H.raw_chunk(v)) end
       H.write_file(dir .. "/%41", file("upper a"))
       H.write_file(dir .. "/a%2fb", file("slash"))
-      H.write_file(dir .. "/%2e.", file("dotdot"))
+      H.write_file(dir .. "/%2e%2e", file("dotdot"))
       H.write_file(dir .. "/plain", file("plain"))
       local got, n = H.collect_each(db)
       assert.are.equal(4, n)

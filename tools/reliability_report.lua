@@ -227,8 +227,9 @@ end
 do
   local failed, tests = failed_tests("strace")
   row("Durability order (strace)", "spec/reliability/strace_spec.lua",
-    format("%s traced runs (sync = \"full\" and \"none\"), %s system calls of put and del checked in order; %s tests",
-      n(V["strace.runs"]), n(V["strace.syscalls_checked"]), n(tests)),
+    format("%s traced runs (sync = \"full\" and \"none\"), %s system calls of put and del checked in order, " ..
+      "%s directories made by open checked for the fsync of their parent; %s tests",
+      n(V["strace.runs"]), n(V["strace.syscalls_checked"]), n(V["strace.created_dirs_checked"] or 0), n(tests)),
     failed, "tests failed")
 end
 
@@ -239,6 +240,16 @@ do
     format("%s cases: symlinks, directories and FIFOs at a key's name, permission denied as an unprivileged user; %s tests",
       n(V["hostile.cases"]), n(tests)),
     failed, "tests failed")
+end
+
+-- temporary names taken in advance
+do
+  local failed, tests = failed_tests("tmpnames")
+  row("Temporary-name squatting", "spec/reliability/tmpnames_spec.lua",
+    format("%s leftover temporary names of this process id (earlier releases' forms) in each store, %s puts, adds " ..
+      "and put_many items written past them; %s tests",
+      n(V["tmpnames.squatted"]), n(V["tmpnames.writes"]), n(tests)),
+    failed, "writes that failed or touched the squatted files, or failed tests")
 end
 
 -- bad input
@@ -275,7 +286,7 @@ end
 -- any other spec that counts its tests (RL.counted) and has no row above
 do
   local known = { crash = true, concurrency = true, strace = true, hostile = true, badinput = true,
-                  zerofill = true, memory = true }
+                  zerofill = true, memory = true, tmpnames = true, writefaults = true }
   local extra = {}
   for name in pairs(V) do
     local prefix = name:match("^([%w_]+)%.tests$")
@@ -322,6 +333,17 @@ do
   end
   row("Fault injection", "spec/faults/faults_spec.lua (make faults)", tried, failed,
     "operations that misreported, lost the old value, or left files or descriptors")
+end
+
+-- write path faults (run in the faults step)
+do
+  local failed, tests = failed_tests("writefaults")
+  if failed == nil and run_status("faults") and run_status("faults") ~= 0 then failed = 1 end
+  row("Write-path faults", "spec/faults/write_faults_spec.lua (make faults)",
+    format("%s put_many batches whose fsync of a temporary file failed with EIO, %s adds whose link(2) made the " ..
+      "link and answered EEXIST (NFS); %s tests",
+      n(V["writefaults.batch_fsync_failures"]), n(V["writefaults.nfs_link_eexist"]), n(tests)),
+    failed, "put_many flush failures not reported, old values lost, temporary files or descriptors left; adds misreported")
 end
 
 -- fuzz
@@ -406,7 +428,9 @@ w("  final value of each key is the last one some writer put to it.")
 w("- **Durability order**: strace shows, for `sync = \"full\"`, the temporary")
 w("  file created with `O_CREAT|O_EXCL`, written, fsynced, closed and renamed")
 w("  over the key's file, then the directory fsynced; for `del`, the unlink")
-w("  then the directory fsync; for `sync = \"none\"`, no fsync at all.")
+w("  then the directory fsync; for `open` creating a store, each `mkdir`")
+w("  followed by an fsync of its parent and the new store fsynced; for")
+w("  `sync = \"none\"`, no fsync at all.")
 w("- **Hostile directory**: a symlink at a key's name is never followed (ELOOP;")
 w("  put replaces the link, del removes it, the target is untouched); a")
 w("  directory gives EISDIR; a FIFO gives an error at once, not a hang;")
@@ -422,6 +446,13 @@ w("  value files, and hand-built invalid files, read as `CORRUPT`, never as a")
 w("  wrong value.")
 w("- **Fault injection**: an LD_PRELOAD shim fails each C library call of each")
 w("  operation in turn; the operation reports the error and keeps the old value.")
+w("- **Write-path faults**: the fsync of any temporary file of a durable")
+w("  `put_many` fails with EIO: the batch reports it, with no key written, no")
+w("  temporary file or descriptor left, every old value intact; a `link(2)`")
+w("  that made the link but answered EEXIST (a retransmission over NFS): `add`")
+w("  returns `true`.")
+w("- **Temporary-name squatting**: the names earlier releases would have used")
+w("  for this process id are all taken; every write succeeds regardless.")
 w("- **Fuzzing**: the libFuzzer targets of fuzz/ (value decoding, key names),")
 w("  under ASan and UBSan.")
 w("")

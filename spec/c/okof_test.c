@@ -1012,7 +1012,7 @@ static void test_keys(void)
 	E(okof_put(db, S("."), S("dot")));
 	CHECK(exists(P("keys", "%2e")));
 	E(okof_put(db, S(".."), S("dotdot")));
-	CHECK(exists(P("keys", "%2e.")));
+	CHECK(exists(P("keys", "%2e%2e")));
 	GET_IS(db, S("."), S("dot"));
 	GET_IS(db, S(".."), S("dotdot"));
 	E(okof_put(db, S("sp ace"), S("v")));
@@ -1191,6 +1191,100 @@ static void test_iter(void)
 		okof_iter_close(it);
 	}
 	CHECK(i == 2000);
+	okof_close(db);
+}
+
+/* Temporary names taken in advance (leftovers of a crashed writer with
+ * this process id, in the forms earlier releases used) stop no write. */
+static void test_tmp_squat(void)
+{
+	okof_t *db = open_store("squat", OKOF_CREATE | OKOF_SYNC, 2048);
+	okof_kv items[200];
+	char keys[200][8], name[64];
+	long pid = (long)getpid();
+	unsigned long n;
+	int i;
+
+	if (!db)
+		return;
+	for (n = 0; n < 0x40; n++) {
+		snprintf(name, sizeof name, ".okof-tmp-%lx-%lx", pid, n);
+		CHECK(write_file(P("squat", name), "x", 1) == 0);
+		snprintf(name, sizeof name, ".okof-tmp-%ld-%lu", pid, n);
+		if (!exists(P("squat", name)))
+			CHECK(write_file(P("squat", name), "x", 1) == 0);
+	}
+	i = count_prefixed(P("squat", NULL), ".okof-tmp-");
+	CHECK(i >= 0x40);
+	E(okof_put(db, S("p"), S("put")));
+	RC(okof_add(db, S("a"), S("add")), 0);
+	/* more items than a durable batch flushes at once */
+	for (n = 0; n < 200; n++) {
+		snprintf(keys[n], sizeof keys[n], "m%lu", n);
+		items[n].key = keys[n];
+		items[n].klen = strlen(keys[n]);
+		items[n].val = keys[n];
+		items[n].vlen = strlen(keys[n]);
+	}
+	E(okof_put_many(db, items, 200, NULL));
+	GET_IS(db, S("p"), S("put"));
+	GET_IS(db, S("a"), S("add"));
+	GET_IS(db, S("m0"), S("m0"));
+	GET_IS(db, S("m199"), S("m199"));
+	CHECK(count_prefixed(P("squat", NULL), ".okof-tmp-") == i);
+	okof_close(db);
+}
+
+/* Windows' device names and keys ending in '.' get escaped names; other
+ * plain keys keep theirs. */
+static void test_reserved_names(void)
+{
+	okof_t *db = open_store("win", OKOF_CREATE, 2048);
+	static const struct {
+		const char *key, *name;
+	} cases[] = {
+		{"con", "%63on"},           {"prn", "%70rn"},
+		{"aux.txt", "%61ux.txt"},   {"nul", "%6eul"},
+		{"com1", "%63om1"},         {"com9.tar.gz", "%63om9.tar.gz"},
+		{"lpt1", "%6cpt1"},         {"lpt9", "%6cpt9"},
+		{"a.", "a%2e"},             {"x..", "x.%2e"},
+		{"con.", "%63on%2e"},       {"config", "config"},
+		{"con1", "con1"},           {"com10", "com10"},
+		{"console", "console"},     {"lpt", "lpt"},
+		{"com0", "com0"},           {"a.b", "a.b"},
+	};
+	size_t i, nc = sizeof cases / sizeof cases[0];
+	struct key want[32];
+
+	if (!db)
+		return;
+	for (i = 0; i < nc; i++) {
+		size_t kl = strlen(cases[i].key);
+		E(okof_put(db, cases[i].key, kl, "v", 1));
+		if (!CHECK(exists(P("win", cases[i].name))))
+			fprintf(stderr, "  key %s: no file %s\n", cases[i].key,
+			        cases[i].name);
+		if (strcmp(cases[i].key, cases[i].name) != 0)
+			CHECK(!exists(P("win", cases[i].key)));
+		GET_IS(db, cases[i].key, kl, S("v"));
+		want[i].p = cases[i].key;
+		want[i].n = kl;
+	}
+	WALK_IS(db, "", 0, want, nc);
+	/* A file under the name an earlier release gave "con" is no key's. */
+	E(okof_del(db, S("con")));
+	CHECK(write_file(P("win", "con"), "\1x", 2) == 0);
+	{
+		static const struct key con[] = {K("con."), K("config"),
+		                                  K("con1"), K("console")};
+		WALK_IS(db, "con", 3, con, 4);
+	}
+	{
+		void *v = NULL;
+		size_t vl = 0;
+		RC(okof_get(db, S("con"), &v, &vl), OKOF_NOTFOUND);
+		okof_free(v);
+	}
 	okof_close(db);
 }
 
@@ -1456,8 +1550,8 @@ static void test_legacy(void)
 	GET_FAILS(db, S("raw"), OKOF_CORRUPT);
 	RC(okof_corrupt_reason(db), OKOF_REASON_RAW);
 	GET_BUF_IS(ldb, "raw", buf, sizeof buf, "hello", 5, 0);
-	E(write_file(P("legacy", "nul"), "\0\0\0x\0", 5));
-	GET_IS(ldb, S("nul"), S("\0\0x\0"));
+	E(write_file(P("legacy", "nulls"), "\0\0\0x\0", 5));
+	GET_IS(ldb, S("nulls"), S("\0\0x\0"));
 	/* A raw file that starts like an okofdb stream had its byte 0 damaged. */
 	E(okof_put(db, S("damaged"), S("value")));
 	CHECK(flip(P("legacy", "damaged"), 0, 0x01));
@@ -1715,6 +1809,8 @@ int main(int argc, char **argv)
 	test_put_many();
 	test_keys();
 	test_iter();
+	test_tmp_squat();
+	test_reserved_names();
 	test_sweep();
 	test_corrupt();
 	test_legacy();

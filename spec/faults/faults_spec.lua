@@ -534,6 +534,94 @@ local function open_scenario(create)
   }
 end
 
+-- add: of a new key (link makes the name) and of a key that has a value
+-- (link answers EEXIST; the names are compared). A fault fails the add with
+-- the injected code and leaves the stored value -- except once the link is
+-- made: a fault of the unlink of the temporary file (which then stays, and
+-- is the one file left) or of the final directory fsync is reported with
+-- the new value in place.
+local function add_scenario(existing, sync)
+  return {
+    name = format("add %s sync=%s", existing and "over an existing key" or "new key", sync),
+    opts = { sync = sync },
+    setup = function(ctx) if existing then fill(ctx.dir, { [KEY] = OLD }) end end,
+    run = function(ctx) return H.pack(ctx.db:add(KEY, SMALL)) end,
+    check = function(ctx)
+      local p, res = {}, ctx.res
+      local want = existing and OLD or nil
+      if is_fault(ctx) then
+        p = check_failure(ctx, res, QKEY, ctx.dir)
+        if not existing and (ctx.kind == "unlink" or last_dir_fsync(ctx, sync)) then want = SMALL end
+        if ctx.kind == "unlink" then ctx.tmps = tmp_names(ctx.dir) end
+      elseif not (res.n == 1 and res[1] == not existing) then
+        p[#p + 1] = format("expected %s, got %s, %s, %s", tostring(not existing), short(res[1]),
+          tostring(res[2]), tostring(res[3]))
+      elseif not existing then
+        want = SMALL
+      end
+      if ctx.kind == "unlink" and is_fault(ctx) and #ctx.tmps ~= 1 then
+        p[#p + 1] = "expected the one temporary file the failed unlink left, found " .. #ctx.tmps
+      end
+      local got, why = read_back(ctx.dir, KEY)
+      if got ~= want then
+        p[#p + 1] = format("value afterwards %s, expected %s%s", short(got), short(want),
+          why and (" (" .. why .. ")") or "")
+      end
+      return p
+    end,
+    dir_fsync = sync == "full" and not existing,
+  }
+end
+
+-- put_many of three keys (one with an old value, one large value): a fault
+-- fails the batch with the injected code and the list of keys written;
+-- those hold their new values, every other key its old one (or none).
+local BATCH = { [KEY] = SMALL, ["big:1"] = LARGE, fresh = "fresh value" }
+
+local function put_many_scenario(sync)
+  return {
+    name = "put_many of 3 keys sync=" .. sync,
+    opts = { sync = sync },
+    setup = function(ctx) fill(ctx.dir, { [KEY] = OLD }) end,
+    run = function(ctx) return H.pack(ctx.db:put_many(BATCH)) end,
+    check = function(ctx)
+      local p, res = {}, ctx.res
+      local written = {}
+      if is_fault(ctx) then
+        if res.n ~= 4 or res[1] ~= nil or type(res[4]) ~= "table" then
+          p[#p + 1] = format("expected nil, msg, %s, written; got %s (%d results)", ctx.err, short(res[1]), res.n)
+          return p
+        end
+        if res[3] ~= ctx.err then
+          p[#p + 1] = format("code %s, expected %s (msg %q)", tostring(res[3]), ctx.err, tostring(res[2]))
+        end
+        local why = lacks(res[2], OSTEXT[ctx.err])
+        if why then p[#p + 1] = why end
+        for _, k in ipairs(res[4]) do written[k] = true end
+        if last_dir_fsync(ctx, sync) then
+          for k in pairs(BATCH) do
+            if not written[k] then p[#p + 1] = "the directory fsync failed but not listed as written: " .. k end
+          end
+        end
+      elseif not (res.n == 1 and res[1] == true) then
+        p[#p + 1] = format("expected true, got %s, %s, %s", short(res[1]), tostring(res[2]), tostring(res[3]))
+      else
+        for k in pairs(BATCH) do written[k] = true end
+      end
+      for k, v in pairs(BATCH) do
+        local want = written[k] and v or (k == KEY and OLD or nil)
+        local got, why = read_back(ctx.dir, k)
+        if got ~= want then
+          p[#p + 1] = format("value of %s afterwards %s, expected %s%s", k, short(got), short(want),
+            why and (" (" .. why .. ")") or "")
+        end
+      end
+      return p
+    end,
+    dir_fsync = sync == "full",
+  }
+end
+
 local SCENARIOS = {}
 for _, sz in ipairs({ { "small", SMALL }, { "large (compressed)", LARGE } }) do
   for _, existing in ipairs({ false, true }) do
@@ -544,6 +632,11 @@ for _, sz in ipairs({ { "small", SMALL }, { "large (compressed)", LARGE } }) do
 end
 SCENARIOS[#SCENARIOS + 1] = put_scenario("huge (2 MiB, two writev batches)", HUGE, true, "full")
 SCENARIOS[#SCENARIOS + 1] = put_scenario("huge (2 MiB, two writev batches)", HUGE, false, "none")
+for _, existing in ipairs({ false, true }) do
+  for _, sync in ipairs({ "full", "none" }) do SCENARIOS[#SCENARIOS + 1] = add_scenario(existing, sync) end
+end
+SCENARIOS[#SCENARIOS + 1] = put_many_scenario("full")
+SCENARIOS[#SCENARIOS + 1] = put_many_scenario("none")
 SCENARIOS[#SCENARIOS + 1] = get_scenario("small", SMALL)
 SCENARIOS[#SCENARIOS + 1] = get_scenario("large (compressed)", LARGE)
 SCENARIOS[#SCENARIOS + 1] = get_scenario("200 KB (beyond the read buffer)", BIG_READ)

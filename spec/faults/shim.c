@@ -7,8 +7,8 @@
  *         F = package.loadlib("build/faults/shim.so", "luaopen_okoffault")()
  *
  * The shim defines the libc functions through which okofdb reaches the
- * kernel (open, read, write, fsync, close, rename, unlink, stat, mkdir and
- * the directory stream functions). Preloaded, its definitions come first
+ * kernel (open, read, write, fsync, close, rename, unlink, stat, mkdir,
+ * link, sync_file_range and the directory stream functions). Preloaded, its definitions come first
  * in the symbol lookup, so okofdb's calls land here; each hook forwards to
  * the real function found with dlsym(RTLD_NEXT, ...).
  *
@@ -23,7 +23,10 @@
  *     close(2) does;
  *   - EINTR: the same, once; a caller that retries then goes through;
  *   - SHORT (read and write only): the call transfers only part of what it
- *     could, as a signal or a full pipe can make it do.
+ *     could, as a signal or a full pipe can make it do;
+ *   - EEXIST_DONE (link only): the link is made, and then EEXIST is
+ *     reported, as NFS does when the reply to a link(2) is lost and the
+ *     retransmitted request finds the name taken.
  *
  * The same file, loaded again with package.loadlib, is the control module:
  * dlopen finds the preloaded object and returns it, so both share one
@@ -62,15 +65,19 @@ enum kind {
     K_OPENDIR,  /* opendir fdopendir */
     K_READDIR,  /* readdir readdir64 getdents64 */
     K_CLOSEDIR, /* closedir */
+    K_LINK,     /* link linkat */
+    K_SYNCRANGE, /* sync_file_range */
     K_NKINDS
 };
 
 static const char *const kind_names[K_NKINDS] = {
     "open",   "read",  "write",   "fsync",   "close",   "rename",
-    "unlink", "stat",  "mkdir",   "opendir", "readdir", "closedir"};
+    "unlink", "stat",  "mkdir",   "opendir", "readdir", "closedir",
+    "link",   "syncrange"};
 
 /* What an armed fault does besides failing with an errno. */
 #define SHORT_IO (-1)
+#define EEXIST_DONE (-2)
 
 struct errname {
     const char *name;
@@ -86,6 +93,7 @@ static const struct errname errnames[] = {
     {"ENOTDIR", ENOTDIR}, {"EISDIR", EISDIR}, {"ELOOP", ELOOP},
     {"EFBIG", EFBIG},   {"ESTALE", ESTALE},   {"EAGAIN", EAGAIN},
     {"ENAMETOOLONG", ENAMETOOLONG},           {"SHORT", SHORT_IO},
+    {"EEXIST_DONE", EEXIST_DONE},
     {NULL, 0}};
 
 #define TRACE_MAX 512
@@ -143,6 +151,9 @@ static int (*real_close)(int);
 static int (*real_rename)(const char *, const char *);
 static int (*real_renameat)(int, const char *, int, const char *);
 static int (*real_renameat2)(int, const char *, int, const char *, unsigned);
+static int (*real_link)(const char *, const char *);
+static int (*real_linkat)(int, const char *, int, const char *, int);
+static int (*real_sync_file_range)(int, off_t, off_t, unsigned int);
 static int (*real_unlink)(const char *);
 static int (*real_unlinkat)(int, const char *, int);
 static int (*real_fstat)(int, struct stat *);
@@ -473,6 +484,41 @@ int renameat2(int fdfrom, const char *from, int fdto, const char *to,
     return real_renameat2(fdfrom, from, fdto, to, flags);
 }
 
+/* EEXIST_DONE: the link is made, then EEXIST is reported. */
+static int link_result(int act, int rc)
+{
+    if (act == EEXIST_DONE && rc == 0)
+        FAIL_WITH(EEXIST, -1);
+    return rc;
+}
+
+int link(const char *from, const char *to)
+{
+    int act = decide(K_LINK, "link", CALLER, to, 0);
+    REAL_OR_ENOSYS(real_link, "link", -1);
+    if (act > 0)
+        FAIL_WITH(act, -1);
+    return link_result(act, real_link(from, to));
+}
+
+int linkat(int fdfrom, const char *from, int fdto, const char *to, int flags)
+{
+    int act = decide(K_LINK, "linkat", CALLER, to, 0);
+    REAL_OR_ENOSYS(real_linkat, "linkat", -1);
+    if (act > 0)
+        FAIL_WITH(act, -1);
+    return link_result(act, real_linkat(fdfrom, from, fdto, to, flags));
+}
+
+int sync_file_range(int fd, off_t off, off_t n, unsigned int flags)
+{
+    int act = decide(K_SYNCRANGE, "sync_file_range", CALLER, NULL, fd);
+    REAL_OR_ENOSYS(real_sync_file_range, "sync_file_range", -1);
+    if (act > 0)
+        FAIL_WITH(act, -1);
+    return real_sync_file_range(fd, off, n, flags);
+}
+
 int unlink(const char *path)
 {
     int act = decide(K_UNLINK, "unlink", CALLER, path, 0);
@@ -742,6 +788,8 @@ static int l_arm(lua_State *L)
         return lraise(L, "okoffault.arm: unknown errno name");
     if (e != NULL && e->value == SHORT_IO && k != K_READ && k != K_WRITE)
         return lraise(L, "okoffault.arm: SHORT applies to read and write only");
+    if (e != NULL && e->value == EEXIST_DONE && k != K_LINK)
+        return lraise(L, "okoffault.arm: EEXIST_DONE applies to link only");
     memset(st.counts, 0, sizeof st.counts);
     st.ntrace = 0;
     st.fired = 0;
@@ -934,7 +982,8 @@ static int l_preloaded(lua_State *L)
 {
     static const char *const names[] = {"open", "openat", "read", "write",
                                         "writev", "fsync", "close",
-                                        "renameat", "unlinkat", "fstat",
+                                        "renameat", "unlinkat", "linkat",
+                                        "sync_file_range", "fstat",
                                         "fstatat", "mkdir", "fdopendir",
                                         "readdir", "closedir", NULL};
     const void *self = object_of((const void *)&st);

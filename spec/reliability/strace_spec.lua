@@ -20,7 +20,7 @@ local function counted(fn) return RL.counted("strace", fn) end
 
 local CHILD = H.SPEC_DIR .. "/reliability/ops_child.lua"
 local TRACED = "openat,open,creat,write,writev,pwrite64,pwritev,fsync,fdatasync," ..
-  "rename,renameat,renameat2,unlink,unlinkat,close"
+  "rename,renameat,renameat2,unlink,unlinkat,close,mkdir,mkdirat"
 
 ---------------------------------------------------------------------------
 -- strace output
@@ -168,7 +168,7 @@ end
 local STRACE_OK = H.run("command -v strace >/dev/null 2>&1 && strace -f -o /dev/null true >/dev/null 2>&1")
 
 local function traced(dir, sync, ops)
-  local base = dir .. ".trace"
+  local base = H.tmpdir() .. "/trace" -- beside, not in, dir: dir may not exist yet
   local log, out, err = base .. ".log", base .. ".out", base .. ".err"
   local pre = os.getenv("LD_PRELOAD")
   local parts = {}
@@ -185,9 +185,69 @@ local function traced(dir, sync, ops)
   return parse(assert(H.read_file(log))), H.read_file(out)
 end
 
+-- The path of each descriptor opened with openat(AT_FDCWD, path) in w, as
+-- it stood at each event: fds[i][fd].
+local function paths_of_fds(w)
+  local cur, at = {}, {}
+  for i, e in ipairs(w) do
+    if e.name == "openat" and fd_of(e.args[1]) == "AT_FDCWD" and e.args[2] and e.args[2].str and e.ret >= 0 then
+      cur[e.ret] = e.args[2].str
+    elseif e.name == "close" then
+      at[i] = cur[fd_of(e.args[1])]
+      cur[fd_of(e.args[1])] = nil
+    end
+    if at[i] == nil and e.args[1] then at[i] = cur[fd_of(e.args[1])] end
+  end
+  return at
+end
+
+-- The parent of a path as okofdb names it: "/" for "/x", "." for "x".
+local function parent_of(p)
+  local par = p:match("^(.*[^/])/+[^/]+/*$")
+  if par then return par end
+  return p:match("^/") and "/" or "."
+end
+
+-- The directories the open window made (mkdir that returned 0), in order,
+-- and the checks of SPEC.md "Options of open" (create): with sync = "full"
+-- each mkdir is followed, before the next one, by an fsync of its parent,
+-- and the last new directory is fsynced itself; with "none", no fsync.
+local function check_open_dirs(w, full)
+  local at, made, last = paths_of_fds(w), {}, nil
+  for i, e in ipairs(w) do
+    if (e.name == "mkdir" or e.name == "mkdirat") and e.ret == 0 then
+      local p = e.name == "mkdir" and e.args[1].str or e.args[2].str
+      made[#made + 1] = { path = p, at = i }
+    end
+  end
+  for k, m in ipairs(made) do
+    local stop = made[k + 1] and made[k + 1].at or #w + 1
+    local synced = false
+    for i = m.at + 1, stop - 1 do
+      if is_sync(w[i]) and w[i].ret == 0 and at[i] == parent_of(m.path) then synced = true end
+    end
+    if full then
+      assert(synced, "no fsync of " .. parent_of(m.path) .. " after mkdir " .. m.path .. ":\n" .. dump(w))
+    end
+    last = m.path
+  end
+  if full and last then
+    local self_synced = false
+    for i = made[#made].at + 1, #w do
+      if is_sync(w[i]) and at[i] == last then self_synced = true end
+    end
+    assert(self_synced, "the new directory " .. last .. " was not fsynced:\n" .. dump(w))
+  end
+  if not full then
+    for _, e in ipairs(w) do assert.is_false(is_sync(e), "sync = 'none' but open synced: " .. e.line) end
+  end
+  return made
+end
+
 -- The directory descriptor the child's open made: openat(AT_FDCWD, dir,
--- ...O_DIRECTORY...) = D that succeeded, in the open window.
-local function dir_fd(events, dir)
+-- ...O_DIRECTORY...) = D that succeeded, in the open window. Open syncs
+-- nothing but the directories it makes (check_open_dirs).
+local function dir_fd(events, dir, full)
   local w = window(events, "open")
   local d
   for _, e in ipairs(w) do
@@ -197,7 +257,10 @@ local function dir_fd(events, dir)
     end
   end
   assert(d, "open did not openat the directory with O_DIRECTORY:\n" .. dump(w))
-  for _, e in ipairs(w) do assert.is_false(is_sync(e), "open synced: " .. e.line) end
+  local made = check_open_dirs(w, full)
+  if #made == 0 then
+    for _, e in ipairs(w) do assert.is_false(is_sync(e), "open synced: " .. e.line) end
+  end
   return d
 end
 
@@ -214,6 +277,9 @@ local function check_put(events, D, keyname, filesize, full)
   assert(flags:find("O_CREAT", 1, true) and flags:find("O_EXCL", 1, true), "created without O_CREAT|O_EXCL: " .. create.line)
   assert(create.ret >= 0, create.line)
   local T, tmpname = create.ret, create.args[2].str
+  -- SPEC.md: .okof-tmp- and at least 64 random bits (hex)
+  local hex = tmpname:match("^%.okof%-tmp%-(%x+)$")
+  assert(hex and #hex >= 16, "temporary name without 64 bits of hex: " .. create.line)
   -- nothing else is opened for writing or created
   for i, e in ipairs(w) do
     if i ~= ci and (e.name == "openat" or e.name == "open" or e.name == "creat") then
@@ -317,7 +383,7 @@ describe("the system calls of put and del, seen by strace", function()
     local dir = H.tmpdir() .. "/store"
     local events, out = traced(dir, sync, { "put", H.hex(KEY), H.hex(VALUE), "del", H.hex(KEY) })
     assert.are.equal("true\ntrue\n", out)
-    local D = dir_fd(events, dir)
+    local D = dir_fd(events, dir, sync == "full")
     local n = check_put(events, D, H.key_to_name(KEY), file_size(), sync == "full")
     n = n + check_del(events, D, H.key_to_name(KEY), sync == "full")
     assert.are.same({}, H.listdir(dir))
@@ -339,6 +405,50 @@ describe("the system calls of put and del, seen by strace", function()
     assert.is_true(run("none") > 3)
   end))
 
+  for _, sync in ipairs({ "full", "none" }) do
+    it("open creating a/b/store, sync = '" .. sync .. "': " ..
+      (sync == "full" and "each mkdir, then an fsync of its parent; the new store fsynced"
+                      or "the mkdirs, and no fsync"), counted(function()
+      assert(STRACE_OK, "strace is needed and must be able to trace a child (Debian: apt-get install strace)")
+      local base = H.tmpdir()
+      local dir = base .. "/a/b/store"
+      local events, out = traced(dir, sync, { "put", H.hex(KEY), H.hex("v") })
+      assert.are.equal("true\n", out)
+      local D = dir_fd(events, dir, sync == "full")
+      assert.truthy(D)
+      local made = check_open_dirs(window(events, "open"), sync == "full")
+      local paths = {}
+      for i, m in ipairs(made) do paths[i] = m.path end
+      assert.are.same({ base .. "/a", base .. "/a/b", dir }, paths)
+      RL.add("strace.runs", 1)
+      RL.add("strace.created_dirs_checked", #made)
+    end))
+  end
+
+  it("the checks refuse an open that makes a directory and does not fsync its parent (made-up traces)", counted(function()
+    local function win(lines)
+      local t = {}
+      for i, l in ipairs(lines) do t[i] = "1 " .. l end
+      return parse(table.concat(t, "\n"))
+    end
+    local M1, M2 = 'mkdir("/t/a", 0777) = 0', 'mkdir("/t/a/s", 0777) = 0'
+    local O1, S1, C1 = 'openat(AT_FDCWD, "/t", O_RDONLY|O_DIRECTORY) = 4', "fsync(4) = 0", "close(4) = 0"
+    local O2, S2, C2 = 'openat(AT_FDCWD, "/t/a", O_RDONLY|O_DIRECTORY) = 4', "fsync(4) = 0", "close(4) = 0"
+    local O3, S3 = 'openat(AT_FDCWD, "/t/a/s", O_RDONLY|O_DIRECTORY) = 3', "fsync(3) = 0"
+    assert.are.equal(2, #check_open_dirs(win({ M1, O1, S1, C1, M2, O2, S2, C2, O3, S3 }), true))
+    local bad = {
+      { M1, M2, O1, S1, C1, O2, S2, C2, O3, S3 },  -- parent fsynced after the next mkdir
+      { M1, O1, S1, C1, M2, O3, S3 },              -- /t/a never fsynced
+      { M1, O1, S1, C1, M2, O2, S2, C2, O3 },      -- the store itself never fsynced
+      { M1, O2, S2, C2, M2, O2, S2, C2, O3, S3 },  -- the wrong parent
+    }
+    for i, lines in ipairs(bad) do
+      assert.is_false(pcall(check_open_dirs, win(lines), true), "bad trace " .. i .. " passed")
+    end
+    assert.are.equal(2, #check_open_dirs(win({ M1, M2, O3 }), false))
+    assert.is_false(pcall(check_open_dirs, win({ M1, O1, S1, C1, M2, O3 }), false))
+  end))
+
   it("the checks refuse a put or del in the wrong order (checked on made-up traces)", counted(function()
     local function trace(lines)
       local t = { '1 openat(AT_FDCWD, "/s", O_RDONLY|O_CLOEXEC|O_DIRECTORY) = 3',
@@ -348,10 +458,10 @@ describe("the system calls of put and del, seen by strace", function()
       return parse(table.concat(t, "\n"))
     end
     local B, E = 'write(2, "OKOF-MARK put-begin\\n", 20) = 20', 'write(2, "OKOF-MARK put-end\\n", 18) = 18'
-    local C = 'openat(3, ".okof-tmp-1-0", O_WRONLY|O_CREAT|O_EXCL|O_CLOEXEC, 0666) = 4'
+    local C = 'openat(3, ".okof-tmp-00112233445566778899aabbccddeeff", O_WRONLY|O_CREAT|O_EXCL|O_CLOEXEC, 0666) = 4'
     local W = 'writev(4, [{iov_base="x", iov_len=10}], 1) = 10'
     local S, X = "fsync(4) = 0", "close(4) = 0"
-    local R = 'renameat(3, ".okof-tmp-1-0", 3, "k") = 0'
+    local R = 'renameat(3, ".okof-tmp-00112233445566778899aabbccddeeff", 3, "k") = 0'
     local SD = "fsync(3) = 0"
     local good = { B, C, W, S, X, R, SD, E }
     local ev = trace(good)
