@@ -8,6 +8,7 @@
 #   make lint       luarocks lint and cppcheck
 #   make faults     every libc call of every operation failed in turn
 #   make reliability  crash, concurrency, strace, hostile input; RELIABILITY.md
+#   make powercut   every state a power cut may leave, read back (two models)
 #   make fuzz       the libFuzzer targets, FUZZ_SECONDS each
 #   make hosts      nginx (OpenResty style), Neovim, embedded Lua
 #   make bench      okofdb beside floor.c and its peers; BENCHMARKS.md
@@ -71,7 +72,7 @@ LUAS      ?= lua5.1 lua5.2 lua5.3 lua5.4 luajit
 HAVE_LUAS  = $(foreach l,$(LUAS),$(if $(shell command -v $(l) 2>/dev/null),$(l)))
 pc_name    = $(if $(filter luajit,$(1)),luajit,$(1))
 
-.PHONY: all test docs hosts faults reliability bench bench-smoke spec spec-all asan ctest example rock valgrind lint demo install clean
+.PHONY: all test docs hosts faults powercut reliability bench bench-smoke spec spec-all asan ctest example rock valgrind lint demo install clean
 
 all: $(SO)
 
@@ -123,6 +124,19 @@ $(FAULT_SHIM): spec/faults/shim.c
 # made to fail in turn (ENOSPC, EIO, EACCES, EINTR, short transfers).
 faults: $(SO) $(FAULT_SHIM)
 	$(SPEC_ENV) LD_PRELOAD=$(CURDIR)/$(FAULT_SHIM) $(LUA) $(BUSTED) spec/faults/faults_spec.lua
+
+PC_SHIM = build/powercut/recorder.so
+
+$(PC_SHIM): spec/powercut/recorder.c
+	@mkdir -p $(@D)
+	$(CC) -std=c99 $(WARN) -shared -fPIC -O1 -o $@ spec/powercut/recorder.c -ldl
+
+# Power loss: each workload runs under a recorder of its file system
+# calls; every crash state of every prefix, under a strict POSIX and an
+# ext4 model, is written out and read back (spec/powercut, docs/durability.md).
+powercut: $(SO) $(PC_SHIM)
+	$(SPEC_ENV) OKOF_PC_RECORDER=$(CURDIR)/$(PC_SHIM) $(LUA) $(BUSTED) --tags=powercut \
+	  spec/powercut/powercut_spec.lua
 
 # The real hosts: nginx with the Lua module (2 workers), Neovim, and a C
 # program that embeds Lua 5.4 with okofdb linked in.

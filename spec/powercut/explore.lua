@@ -718,7 +718,9 @@ end
 -- name), text (the log), variant (nil or a M.without name), reader,
 -- work (a scratch directory), meta_cap, data_cap, seed, report (how many
 -- violating states to print, default 3), out (a file, default stderr).
--- Returns { points, states, exhaustive, violations, classes = {class -> n} }.
+-- o.tolerated: { class -> true } of known violations (see known.lua).
+-- Returns { points, states, exhaustive, violations (states with any),
+-- unexpected (states with a class not tolerated), classes = {class -> n} }.
 function M.explore(o)
   local steps = WL.W[o.workload]
   local ops, marks = M.parse(o.text)
@@ -739,8 +741,9 @@ function M.explore(o)
   local storerel = steps[1][1] == "open" and steps[1][2] or "."
   local model = M.models[o.model]
   local sdir = o.work .. "/state"
-  local res = { points = 0, states = 0, exhaustive = true, violations = 0, classes = {} }
-  local printed, out = 0, o.out or io.stderr
+  local res = { points = 0, states = 0, exhaustive = true, violations = 0, unexpected = 0, classes = {} }
+  local printed, printed_known, out = 0, 0, o.out or io.stderr
+  local tolerated = o.tolerated or {}
   for k = 0, rec.n do
     local allow, dir_required = M.expect(calls, keys, k)
     res.points = res.points + 1
@@ -750,11 +753,17 @@ function M.explore(o)
       clear(state, sdir)
       if #v > 0 then
         res.violations = res.violations + 1
-        local classes = {}
-        for _, x in ipairs(v) do classes[x.class] = true end
+        local classes, unexpected = {}, false
+        for _, x in ipairs(v) do
+          classes[x.class] = true
+          unexpected = unexpected or not tolerated[x.class]
+        end
         for c in pairs(classes) do res.classes[c] = (res.classes[c] or 0) + 1 end
-        if printed < (o.report or 3) then
-          printed = printed + 1
+        if unexpected then res.unexpected = res.unexpected + 1 end
+        local show = (unexpected and printed < (o.report or 3))
+          or (not unexpected and printed_known < (o.report_known or 1))
+        if show then
+          if unexpected then printed = printed + 1 else printed_known = printed_known + 1 end
           local lines = {}
           for _, x in ipairs(v) do lines[#lines + 1] = "  ! [" .. x.class .. "] " .. x.text end
           local returned = {}
@@ -763,9 +772,9 @@ function M.explore(o)
             elseif c.b < k then returned[#returned + 1] = j .. "(begun)" end
           end
           out:write(string.format(
-            "powercut violation: workload %s, sync %s, model %s%s, reader %s\n" ..
+            "powercut %s: workload %s, sync %s, model %s%s, reader %s\n" ..
             "  steps: %s\n  crash after op %d of %d: %s\n  steps returned: %s\n%s\n  state:\n%s\n",
-            o.workload, o.sync, o.model, o.variant and (", variant " .. o.variant) or "",
+            unexpected and "violation" or "known violation", o.workload, o.sync, o.model, o.variant and (", variant " .. o.variant) or "",
             o.reader.name, M.describe_steps(steps), k, rec.n, describe_op(ops[k]), table.concat(returned, " "),
             table.concat(lines, "\n"), M.describe_state(state)))
         end
