@@ -243,16 +243,18 @@ REL_ENV = $(SPEC_ENV) OKOF_RELIABILITY_LOG=$(CURDIR)/$(REL_LOG)
 rel_step = $(2) >build/reliability-$(1).out 2>&1; \
   echo "RELIABILITY run.$(1)=$$?" >>$(REL_LOG); cat build/reliability-$(1).out
 
-reliability: $(SO) $(FAULT_SHIM)
+reliability: $(SO) $(FAULT_SHIM) $(PC_SHIM)
 	@mkdir -p build && rm -f $(REL_LOG) build/reliability-*.out
 	$(call rel_step,slow,$(REL_ENV) $(LUA) $(BUSTED) --tags=slow spec/reliability)
 	$(call rel_step,quick,$(REL_ENV) $(LUA) $(BUSTED) --exclude-tags=slow spec/reliability)
 	$(call rel_step,corruption,$(REL_ENV) $(LUA) $(BUSTED) spec/corruption_spec.lua)
 	$(call rel_step,faults,OKOF_RELIABILITY_LOG=$(CURDIR)/$(REL_LOG) $(MAKE) --no-print-directory faults)
+	$(call rel_step,powercut,OKOF_RELIABILITY_LOG=$(CURDIR)/$(REL_LOG) $(MAKE) --no-print-directory powercut)
 	$(LUA) tools/reliability_report.lua --log $(REL_LOG) --out RELIABILITY.md \
 	  --command 'make reliability' --fuzz-dir build/fuzz \
 	  --step slow=build/reliability-slow.out --step quick=build/reliability-quick.out \
-	  --step corruption=build/reliability-corruption.out --step faults=build/reliability-faults.out
+	  --step corruption=build/reliability-corruption.out --step faults=build/reliability-faults.out \
+	  --step powercut=build/reliability-powercut.out
 
 # make bench: okofdb against the file system's floor and its peers, on
 # tmpfs and on the project's disk (bench/run.sh; BENCH_QUICK=1 for a short
