@@ -216,6 +216,8 @@ lint:
 	  --suppress=missingIncludeSystem -Ic $(CORE_SRC)
 	cppcheck --error-exitcode=1 --enable=warning,portability --std=c99 -q \
 	  --suppress=missingIncludeSystem -Ic $(LUA_CFLAGS) $(BIND_SRC)
+	cppcheck --error-exitcode=1 --enable=warning,portability --std=c99 -q \
+	  --suppress=missingIncludeSystem spec/powercut/recorder.c
 
 # The reference of the Lua API, from the LDoc comments of lua/okofdb.lua.
 # LDoc's markdown comes from lua-markdown, a Lua 5.1 module on Debian.
