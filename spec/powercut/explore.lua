@@ -190,9 +190,10 @@ end
 -- content (what it held at its last flush, op index s) and the writes
 -- after it up to op k: the durable content; each prefix of the writes
 -- (append granularity); the final content cut at each block boundary
--- past the durable size; and each of those with the rest of the final
--- size read as zeros (the size persisted before the data: delayed
--- allocation). Distinct contents only.
+-- past the durable size; each prefix of the writes with the rest of the
+-- final size read as zeros (the size persisted before the data: delayed
+-- allocation); and the final content with any one block of the new data
+-- read as zeros (pages written back out of order). Distinct contents only.
 local function outcomes(list, s, k)
   local base = replay(list, s)
   local seen, out = {}, {}
@@ -211,10 +212,13 @@ local function outcomes(list, s, k)
   for b = (math.floor(#base / BLOCK) + 1) * BLOCK, #final - 1, BLOCK do
     add(final:sub(1, b))
   end
-  local cuts = {}
-  for _, p in ipairs(prefixes) do cuts[#cuts + 1] = p end
-  for _, p in ipairs(cuts) do
+  for _, p in ipairs(prefixes) do
     if #p < #final then add(p .. string.rep("\0", #final - #p)) end
+  end
+  -- pages written back out of order: one block of the new data missing
+  for b = math.floor(#base / BLOCK) * BLOCK, #final - 1, BLOCK do
+    local e, from = math.min(b + BLOCK, #final), math.max(b, #base)
+    add(final:sub(1, from) .. string.rep("\0", e - from) .. final:sub(e + 1))
   end
   return out
 end
