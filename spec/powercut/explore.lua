@@ -442,11 +442,14 @@ end
 ---------------------------------------------------------------------------
 
 -- The calls of a workload: { op, sync, b, e, result, effects = { key ->
--- value | false } }, false meaning the key has no value.
+-- value | false } }, false meaning the key has no value. sync is the
+-- run's, or that of the last "open" step that set one.
 function M.calls(steps, sync, marks)
   local calls = {}
+  if sync == "mixed" then sync = "full" end
   for j, step in ipairs(steps) do
     local m = marks[j] or error("powercut: no marks of step " .. j)
+    if step[1] == "open" and step.sync then sync = step.sync end
     local c = { op = step[1], sync = sync, b = m.b, e = m.e, result = m.result, effects = {} }
     if c.op == "put" or (c.op == "add" and m.result == "true") then
       c.effects[step[2]] = step[3]
@@ -655,6 +658,11 @@ function M.check(state, dir, storerel, allow, keys, dir_required, reader)
       local h = io.open(store .. "/" .. name, "rb")
       if h then h:close(); bad("leftover", "sweep left " .. name) end
     end
+    for _, key in ipairs(keys) do
+      local v, _, c = db:get(key)
+      local now = v or (c == "CORRUPT" and "CORRUPT") or (c and "ERROR") or false
+      if now ~= got[key] then bad("leftover", "sweep changed key " .. key) end
+    end
   end
   db:close()
   return out
@@ -723,7 +731,8 @@ end
 -- work (a scratch directory), meta_cap, data_cap, seed, report (how many
 -- violating states to print, default 3), out (a file, default stderr).
 -- o.tolerated: { class -> true } of known violations (see known.lua).
--- Returns { points, states, exhaustive, violations (states with any),
+-- Returns { points, exhaustive_points (crash points whose every state was
+-- explored), states, exhaustive, violations (states with any),
 -- unexpected (states with a class not tolerated), classes = {class -> n} }.
 function M.explore(o)
   local steps = WL.W[o.workload]
@@ -745,7 +754,8 @@ function M.explore(o)
   local storerel = steps[1][1] == "open" and steps[1][2] or "."
   local model = M.models[o.model]
   local sdir = o.work .. "/state"
-  local res = { points = 0, states = 0, exhaustive = true, violations = 0, unexpected = 0, classes = {} }
+  local res = { points = 0, exhaustive_points = 0, states = 0, exhaustive = true, violations = 0,
+    unexpected = 0, classes = {} }
   local printed, printed_known, out = 0, 0, o.out or io.stderr
   local tolerated = o.tolerated or {}
   for k = 0, rec.n do
@@ -786,6 +796,7 @@ function M.explore(o)
     end)
     res.states = res.states + n
     res.exhaustive = res.exhaustive and all
+    if all then res.exhaustive_points = res.exhaustive_points + 1 end
   end
   return res
 end

@@ -4,7 +4,8 @@
 --     lua run_workload.lua NAME SYNC ROOT LOG
 --
 -- Runs the steps of workloads.lua's NAME on a store under ROOT, opened
--- with sync = SYNC, and appends to LOG, around step j, the lines
+-- with sync = SYNC (or as an "open" step says; SYNC "mixed" is "full"
+-- until then), and appends to LOG, around step j, the lines
 --   M B j           before the call
 --   M E j result    after it returned (result: true, false or nil)
 -- between the recorder's lines, so the explorer knows which calls had
@@ -12,6 +13,7 @@
 local name, sync, root, logpath = arg[1], arg[2], arg[3], arg[4]
 assert(name and sync and root and logpath, "usage: run_workload.lua NAME SYNC ROOT LOG")
 
+if sync == "mixed" then sync = "full" end
 local okofdb = require("okofdb")
 local WL = require("powercut.workloads")
 local steps = assert(WL.W[name], "no workload " .. name)
@@ -24,8 +26,9 @@ local function mark(s)
 end
 
 local db
-local function open(dir)
+local function open(dir, s)
   if db then db:close() end
+  sync = s or sync
   local path = dir == "." and root or root .. "/" .. dir
   db = assert(okofdb.open(path, { sync = sync, create = true }))
   return true
@@ -38,7 +41,7 @@ for j, step in ipairs(steps) do
   mark("B " .. j)
   local ok, msg
   if op == "open" then
-    ok = open(step[2])
+    ok = open(step[2], step.sync)
   elseif op == "put_many" then
     ok, msg = db:put_many(step[2])
   elseif op == "del" then

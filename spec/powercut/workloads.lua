@@ -1,15 +1,17 @@
 -- spec/powercut/workloads.lua -- the workloads of the power-cut explorer.
 --
 -- A workload is a list of steps run on one store, each an API call:
---   { "open", dir [, create = true] }  (re)open the store at dir, relative
---                                      to the recording's root ("." = it)
+--   { "open", dir [, sync = "full"|"none"] }  (re)open the store at dir,
+--                          relative to the recording's root ("." = it);
+--                          a sync here holds for the steps that follow
 --   { "put", key, value }   { "add", key, value }   { "del", key }
 --   { "put_many", { key = value, ... } }
--- Values are written as V.small(tag), V.big(tag, bytes) (pseudo-random,
+-- A workload uses one store directory. Values are written as V.small(tag), V.big(tag, bytes) (pseudo-random,
 -- so snappy leaves it as stored chunks) or V.text(tag, bytes) (repetitive,
 -- so its chunks are compressed). Every workload runs once per sync
--- setting; the store is opened before the first step at "." unless the
--- first step is an "open". Plain Lua 5.1-5.4.
+-- setting (those of MIXED once: their opens say which); the store is
+-- opened before the first step at "." unless the first step is an "open".
+-- Plain Lua 5.1-5.4.
 local V = {}
 
 local cache = {}
@@ -106,7 +108,25 @@ do
   W["long"] = steps
 end
 
--- The order the explorer runs them in.
-local ORDER = { "put-small", "put-big", "add", "put_many", "open-nested", "long" }
+-- Durable values, then writes with sync = "none" over them, then a
+-- durable write again: what the last durable write made must stay.
+W["mixed"] = {
+  { "open", ".", sync = "full" },
+  { "put", "a", V.small("a1") },
+  { "put", "b", V.text("b1", 3 * KB) },
+  { "open", ".", sync = "none" },
+  { "put", "a", V.small("a2") },
+  { "del", "b" },
+  { "put", "c", V.small("c1") },
+  { "open", ".", sync = "full" },
+  { "put", "c", V.small("c2") },
+  { "add", "b", V.small("b3") },
+}
 
-return { V = V, W = W, ORDER = ORDER }
+-- The order the explorer runs them in.
+local ORDER = { "put-small", "put-big", "add", "put_many", "open-nested", "mixed", "long" }
+
+-- Workloads whose opens set sync: run once, as sync "mixed".
+local MIXED = { mixed = true }
+
+return { V = V, W = W, ORDER = ORDER, MIXED = MIXED }
