@@ -35,6 +35,7 @@
 #define _GNU_SOURCE
 #undef _FORTIFY_SOURCE
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -77,6 +78,7 @@ static int (*real_fsync)(int);
 static int (*real_fdatasync)(int);
 static int (*real_syncfs)(int);
 static int (*real_close)(int);
+static int (*real_closedir)(DIR *);
 static int (*real_renameat)(int, const char *, int, const char *);
 static int (*real_renameat2)(int, const char *, int, const char *, unsigned);
 static int (*real_rename)(const char *, const char *);
@@ -326,6 +328,21 @@ int close(int fd)
         rec.path[fd] = NULL;
     }
     return real_close(fd);
+}
+
+/* A directory stream closes its descriptor inside libc: forget its path
+ * so that a later descriptor with the same number is not taken for it. */
+int closedir(DIR *d)
+{
+    int fd;
+    init();
+    REAL(real_closedir, "closedir");
+    fd = dirfd(d);
+    if (fd >= 0 && fd < MAX_FDS) {
+        free(rec.path[fd]);
+        rec.path[fd] = NULL;
+    }
+    return real_closedir(d);
 }
 
 /* ---- data --------------------------------------------------------------- */
