@@ -566,8 +566,9 @@ local function describe_value(v)
 end
 
 -- The violations of one state: a list of { class, text }. Classes:
--- "wrong" (a value never put for the key), "raw00" (the same, read from a
--- file starting with 0x00), "lost" (an older value or none, where a
+-- "wrong" (a value never put for the key), "zeros" (the same, read from a
+-- file of zero bytes only), "raw00" (read from another file starting with
+-- 0x00), "lost" (an older value or none, where a
 -- returned write with sync = "full" must be there), "open_dirs" (the
 -- store's directory, made by a returned open with sync = "full", is
 -- missing), "corrupt" (CORRUPT where the model does not make it
@@ -608,7 +609,9 @@ function M.check(state, dir, storerel, allow, keys, dir_required, reader)
         for _, x in ipairs(a.ever) do
           if (x == false and v == nil) or x == v then class = "lost" end
         end
-        if class == "wrong" and file:byte(1) == 0 then class = "raw00" end
+        if class == "wrong" and file:byte(1) == 0 then
+          class = file == string.rep("\0", #file) and "zeros" or "raw00"
+        end
         bad(class, "key " .. key .. ": read " .. describe_value(v or false) .. ", allowed: " ..
           table.concat((function()
             local t = {}
