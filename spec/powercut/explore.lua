@@ -18,7 +18,6 @@
 -- Plain Lua 5.4 (the explorer's sampling is its own LCG, so a seed means
 -- the same states everywhere).
 local okofdb = require("okofdb")
-local WL = require("powercut.workloads")
 
 local M = {}
 
@@ -738,7 +737,7 @@ end
 -- explored), states, exhaustive, violations (states with any),
 -- unexpected (states with a class not tolerated), classes = {class -> n} }.
 function M.explore(o)
-  local steps = WL.W[o.workload]
+  local steps = require("powercut.workloads").W[o.workload]
   local ops, marks = M.parse(o.text)
   if o.variant then
     -- the marks count ops of the whole recording: count the kept ones
