@@ -175,6 +175,50 @@ describe("power cut #slow #powercut", function()
     if WORK then os.execute("rm -rf '" .. WORK .. "'") end
   end)
 
+  describe("the recorder", function()
+    -- The op kinds of step j of a recording, as one string ("CWFXRF").
+    local function kinds(text, j)
+      local ops, marks = E.parse(text)
+      local t = {}
+      for i = marks[j].b + 1, marks[j].e do
+        local o = ops[i]
+        t[#t + 1] = o.op .. (o.op == "F" and (o.dir and "d" or "f") or "")
+      end
+      return table.concat(t), ops, marks
+    end
+
+    it("logs a durable put, del and add in order, with the data written", RL.counted("powercut", function()
+      local text = recording("put-small", "full")
+      local k, ops, marks = kinds(text, 1)
+      assert.are.equal("CWFfXRFd", k)
+      local w = ops[marks[1].b + 2]
+      assert.are.equal(1, w.data:byte(1)) -- a value file: 0x01, then the framing
+      assert.are.equal(29 + 8 + 8, #w.data) -- 29 bytes, a chunk header and CRC, "value a1"
+      assert.is_truthy(w.data:find("value a1", 1, true))
+      assert.are.equal("a", ops[marks[1].b + 5].b)
+      assert.are.equal(".", ops[marks[1].b + 6].a)
+      assert.are.equal("UFd", (kinds(text, 4)))
+      assert.are.equal("true", marks[4].result)
+      local add = recording("add", "full")
+      assert.are.equal("CWFfXLUFd", (kinds(add, 1)))
+      assert.are.equal("false", select(3, kinds(add, 2))[2].result)
+    end))
+
+    it("logs no flush with sync = \"none\"", RL.counted("powercut", function()
+      assert.are.equal("CWXR", (kinds(recording("put-small", "none"), 1)))
+      assert.are.equal("U", (kinds(recording("put-small", "none"), 4)))
+    end))
+
+    it("logs the directories open makes", RL.counted("powercut", function()
+      local ops, marks = E.parse(recording("open-nested", "full"))
+      local made = {}
+      for i = marks[1].b + 1, marks[1].e do
+        if ops[i].op == "D" then made[#made + 1] = ops[i].a end
+      end
+      assert.are.same({ "x", "x/y", "x/y/z" }, made)
+    end))
+  end)
+
   describe("every crash state reads as the contract says", function()
     for _, workload in ipairs(WL.ORDER) do
       for _, sync in ipairs(WL.MIXED[workload] and { "mixed" } or SYNCS) do
