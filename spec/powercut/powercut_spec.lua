@@ -33,7 +33,11 @@ local function scratch()
   os.remove(name)
   local dir = base .. "/okofdb-powercut-" .. name:match("([^/]+)$")
   assert(os.execute("mkdir -p '" .. dir .. "'"))
-  return dir
+  -- the recorder names paths as the kernel resolves them: no symbolic link
+  local p = assert(io.popen("cd '" .. dir .. "' && pwd -P"))
+  local real = p:read("*l")
+  p:close()
+  return assert(real)
 end
 
 local WORK
