@@ -8,6 +8,7 @@
 #   make lint       luarocks lint and cppcheck
 #   make faults     every libc call of every operation failed in turn
 #   make reliability  crash, concurrency, strace, hostile input; RELIABILITY.md
+#   make powercut   every state a power cut may leave, read back (two models)
 #   make fuzz       the libFuzzer targets, FUZZ_SECONDS each
 #   make hosts      nginx (OpenResty style), Neovim, embedded Lua
 #   make bench      okofdb beside floor.c and its peers; BENCHMARKS.md
@@ -75,7 +76,7 @@ LUAS      ?= lua5.1 lua5.2 lua5.3 lua5.4 luajit
 HAVE_LUAS  = $(foreach l,$(LUAS),$(if $(shell command -v $(l) 2>/dev/null),$(l)))
 pc_name    = $(if $(filter luajit,$(1)),luajit,$(1))
 
-.PHONY: all test docs hosts faults reliability bench bench-smoke spec spec-all asan ctest example rock valgrind lint demo install clean
+.PHONY: all test docs hosts faults powercut reliability bench bench-smoke spec spec-all asan ctest example rock valgrind lint demo install clean
 
 all: $(SO)
 
@@ -137,6 +138,19 @@ $(FAULT_SHIM): spec/faults/shim.c
 # made to fail in turn (ENOSPC, EIO, EACCES, EINTR, short transfers).
 faults: $(SO) $(FAULT_SHIM)
 	$(SPEC_ENV) LD_PRELOAD=$(CURDIR)/$(FAULT_SHIM) $(LUA) $(BUSTED) spec/faults/write_faults_spec.lua spec/faults/faults_spec.lua
+
+PC_SHIM = build/powercut/recorder.so
+
+$(PC_SHIM): spec/powercut/recorder.c
+	@mkdir -p $(@D)
+	$(CC) -std=c99 $(WARN) -shared -fPIC -O1 -o $@ spec/powercut/recorder.c -ldl
+
+# Power loss: each workload runs under a recorder of its file system
+# calls; every crash state of every prefix, under a strict POSIX and an
+# ext4 model, is written out and read back (spec/powercut, docs/durability.md).
+powercut: $(SO) $(PC_SHIM)
+	$(SPEC_ENV) OKOF_PC_RECORDER=$(CURDIR)/$(PC_SHIM) $(LUA) $(BUSTED) --tags=powercut \
+	  spec/powercut/powercut_spec.lua
 
 # The real hosts: nginx with the Lua module (2 workers), Neovim, and a C
 # program that embeds Lua 5.4 with okofdb linked in.
@@ -220,6 +234,8 @@ lint:
 	  --suppress=missingIncludeSystem -Ic $(CORE_SRC)
 	cppcheck --error-exitcode=1 --enable=warning,portability --std=c99 -q \
 	  --suppress=missingIncludeSystem -Ic $(LUA_CFLAGS) $(BIND_SRC)
+	cppcheck --error-exitcode=1 --enable=warning,portability --std=c99 -q \
+	  --suppress=missingIncludeSystem spec/powercut/recorder.c
 
 # The reference of the Lua API, from the LDoc comments of lua/okofdb.lua.
 # LDoc's markdown comes from lua-markdown, a Lua 5.1 module on Debian.
@@ -247,16 +263,18 @@ REL_ENV = $(SPEC_ENV) OKOF_RELIABILITY_LOG=$(CURDIR)/$(REL_LOG)
 rel_step = $(2) >build/reliability-$(1).out 2>&1; \
   echo "RELIABILITY run.$(1)=$$?" >>$(REL_LOG); cat build/reliability-$(1).out
 
-reliability: $(SO) $(FAULT_SHIM)
+reliability: $(SO) $(FAULT_SHIM) $(PC_SHIM)
 	@mkdir -p build && rm -f $(REL_LOG) build/reliability-*.out
 	$(call rel_step,slow,$(REL_ENV) $(LUA) $(BUSTED) --tags=slow spec/reliability)
 	$(call rel_step,quick,$(REL_ENV) $(LUA) $(BUSTED) --exclude-tags=slow spec/reliability)
 	$(call rel_step,corruption,$(REL_ENV) $(LUA) $(BUSTED) spec/corruption_spec.lua)
 	$(call rel_step,faults,OKOF_RELIABILITY_LOG=$(CURDIR)/$(REL_LOG) $(MAKE) --no-print-directory faults)
+	$(call rel_step,powercut,OKOF_RELIABILITY_LOG=$(CURDIR)/$(REL_LOG) $(MAKE) --no-print-directory powercut)
 	$(LUA) tools/reliability_report.lua --log $(REL_LOG) --out RELIABILITY.md \
 	  --command 'make reliability' --fuzz-dir build/fuzz \
 	  --step slow=build/reliability-slow.out --step quick=build/reliability-quick.out \
-	  --step corruption=build/reliability-corruption.out --step faults=build/reliability-faults.out
+	  --step corruption=build/reliability-corruption.out --step faults=build/reliability-faults.out \
+	  --step powercut=build/reliability-powercut.out
 
 # make bench: okofdb against the file system's floor and its peers, on
 # tmpfs and on the project's disk (bench/run.sh; BENCH_QUICK=1 for a short

@@ -286,7 +286,8 @@ end
 -- any other spec that counts its tests (RL.counted) and has no row above
 do
   local known = { crash = true, concurrency = true, strace = true, hostile = true, badinput = true,
-                  zerofill = true, memory = true, tmpnames = true, writefaults = true }
+                  zerofill = true, memory = true, tmpnames = true, writefaults = true,
+                  powercut = true }
   local extra = {}
   for name in pairs(V) do
     local prefix = name:match("^([%w_]+)%.tests$")
@@ -299,6 +300,45 @@ do
     row(TITLES[prefix] or prefix, "spec/reliability/" .. prefix .. "_spec.lua",
       format("%s tests", n(tests)), failed, "tests failed")
   end
+end
+
+-- power cut (spec/powercut): one row here, the table of every workload below
+local powercut = {}
+do
+  local failed, tests = failed_tests("powercut")
+  local runs, states, unexpected, known = {}, 0, 0, 0
+  for name, value in pairs(V) do
+    local w, sync, model = name:match("^powercut%.([%w_%-]+)%.(%a+)%.(%w+)%.states$")
+    if w and w ~= "variant" then
+      local p = "powercut." .. w .. "." .. sync .. "." .. model
+      runs[#runs + 1] = { workload = w, sync = sync, model = model, states = tonumber(value) or 0,
+        points = num(p .. ".points"), mode = V[p .. ".mode"] or "?",
+        violations = num(p .. ".violations") or 0, unexpected = num(p .. ".unexpected") or 0,
+        classes = V[p .. ".classes"] or "" }
+    end
+  end
+  table.sort(runs, function(a, b)
+    if a.workload ~= b.workload then return a.workload < b.workload end
+    if a.sync ~= b.sync then return a.sync < b.sync end
+    return a.model < b.model
+  end)
+  for _, r in ipairs(runs) do
+    states = states + r.states
+    unexpected = unexpected + r.unexpected
+    known = known + (r.violations - r.unexpected)
+  end
+  powercut.runs = runs
+  local lost
+  if failed then lost = failed + unexpected end
+  row("Power cut", "spec/powercut (make powercut)",
+    format("%s crash states of %s workload runs (sync = \"full\" and \"none\", a strict POSIX and an ext4 model), " ..
+      "each written out and read back; broken variants caught: no file fsync %s, no directory fsync %s, " ..
+      "a reader of 0x00 files %s states; %s tests (table below)",
+      n(states), n(#runs), n(V["powercut.variant.no-file-fsync.caught"]), n(V["powercut.variant.no-dir-fsync.caught"]),
+      n(V["powercut.variant.accepts-0x00.caught"]), n(tests)),
+    lost, "crash states read against the contract (wrong value, lost durable write, unexpected CORRUPT or " ..
+      "error, leftovers), other than the known violations listed under the power cut table, or failed tests")
+  powercut.known = known
 end
 
 -- corruption
@@ -413,6 +453,26 @@ if #step_failures > 0 then
   w("")
   w("**Steps that failed:** " .. concat(step_failures, ", ") .. ".")
 end
+if powercut.runs and #powercut.runs > 0 then
+  w("")
+  w("## Power cut: crash states by workload and model")
+  w("")
+  w("Every prefix of each workload's recorded file system calls is a crash point;")
+  w("each crash state (docs/durability.md defines the models) is written out and")
+  w("opened as after a reboot. \"exhaustive\": every state of every crash point;")
+  w("\"sampled\": crash points with too many states are sampled (seeded).")
+  w("Known violations are faults of the code as it was, tolerated by")
+  w("spec/powercut/known.lua until the fix is in.")
+  w("")
+  w("| Workload | sync | Model | Crash points | Crash states | Explored | Violations | Known violations |")
+  w("|---|---|---|---|---|---|---|---|")
+  for _, r in ipairs(powercut.runs) do
+    local unexpected = r.unexpected == 0 and "0" or ("**" .. n(r.unexpected) .. "**")
+    local k = r.violations - r.unexpected
+    w(format("| %s | %s | %s | %s | %s | %s | %s | %s |", r.workload, r.sync, r.model, n(r.points),
+      n(r.states), r.mode, unexpected, k == 0 and "0" or (n(k) .. " (" .. r.classes .. ")")))
+  end
+end
 w("")
 w("## What the tests check")
 w("")
@@ -453,6 +513,14 @@ w("  that made the link but answered EEXIST (a retransmission over NFS): `add`")
 w("  returns `true`.")
 w("- **Temporary-name squatting**: the names earlier releases would have used")
 w("  for this process id are all taken; every write succeeds regardless.")
+w("- **Power cut**: an LD_PRELOAD recorder logs each file system call of a")
+w("  workload (put new and over, values of several chunks, add, put_many,")
+w("  del, open that creates directories); every state a power cut may leave")
+w("  after each prefix, under strict POSIX and under ext4 data=ordered, is")
+w("  read back: never a wrong value, with `sync = \"full\"` every returned")
+w("  write there, `keys` and `each` agree with `get`, `sweep` removes the")
+w("  leftovers. Variants without the file fsync, without the directory fsync")
+w("  and with a reader of raw 0x00 files must be caught.")
 w("- **Fuzzing**: the libFuzzer targets of fuzz/ (value decoding, key names),")
 w("  under ASan and UBSan.")
 w("")
