@@ -32,8 +32,9 @@
 #                       build: okofdb found through `luarocks path` for Lua
 #                       5.4 and 5.1 (LuaJIT), in the tree BENCH_ROCKTREE
 #                       (and BENCH_ROCKTREE-5.1 for LuaJIT) when set
-#   BENCH_TEXT          the value text (../shared/bench/text64k.txt)
-#   BENCH_FLOOR_SRC     floor's source (../shared/bench/floor.c)
+#   BENCH_TEXT          the value text (bench/text64k.txt, made by
+#                       bench/gen_text.lua)
+#   BENCH_FLOOR_SRC     floor's source (bench/floor.c)
 # Output: build/bench/results.txt (every RESULT/METRIC line), and
 # build/bench/report.md (the tables), also printed.
 # The bench never fails on speed: only a broken build or a failing
@@ -61,8 +62,8 @@ else
   NOCOMP=${BENCH_NOCOMP:-1}
 fi
 DIRS=${BENCH_DIRS:-"/dev/shm $REPO/build/benchdisk"}
-TEXT=${BENCH_TEXT:-../shared/bench/text64k.txt}
-FLOOR_SRC=${BENCH_FLOOR_SRC:-../shared/bench/floor.c}
+TEXT=${BENCH_TEXT:-bench/text64k.txt}
+FLOOR_SRC=${BENCH_FLOOR_SRC:-bench/floor.c}
 CC=${CC:-gcc}
 MAKE=${MAKE:-make}
 OUT=build/bench
@@ -162,7 +163,7 @@ for d in $DIRS; do
     *) root=$(mktemp -d "$d/okofdb-bench.XXXXXX"); TMPROOTS+=("$root") ;;
   esac
   # ext4 without a journal: fresh dirs under a chattr +T dir get their own
-  # block group (../shared/bench/README.md); harmless elsewhere, may fail
+  # block group (BENCHMARKS.md, "Measuring"); harmless elsewhere, may fail
   chattr +T "$root" 2>/dev/null || true
   ROOTS+=("$root")
   FSES+=("$(fsname "$root")")
