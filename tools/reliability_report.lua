@@ -193,7 +193,7 @@ do
   local lost
   if failed then lost = (num("crash.lost") or 0) + failed end
   if num("crash.kills") then
-    row("Crash (kill -9)", "spec/reliability/crash_spec.lua",
+    row("Crash (kill -9)", "spec/reliability/crash_rounds_spec.lua",
       format("%s SIGKILLs of a writer (sync = \"none\") 1-30 ms into its run, %s keys, values of %d size classes " ..
         "below and above compress_min; %s reads checked after the kills, %s new values seen; %s kills left a " ..
         "temporary file, %s swept; %s s",
@@ -201,7 +201,7 @@ do
         n(V["crash.kills_leaving_tmp"]), n(V["crash.tmp_swept"]), V["crash.seconds"] or "?"),
       lost, "keys with a torn, missing or foreign value, visible temporary files, or failed tests")
   else
-    row("Crash (kill -9)", "spec/reliability/crash_spec.lua", "-", failed and (failed > 0 and failed or nil))
+    row("Crash (kill -9)", "spec/reliability/crash_rounds_spec.lua", "-", failed and (failed > 0 and failed or nil))
   end
 end
 
@@ -211,7 +211,7 @@ do
   local lost
   if failed then lost = (num("concurrency.lost") or 0) + failed end
   if num("concurrency.writes") then
-    row("Concurrency", "spec/reliability/concurrency_spec.lua",
+    row("Concurrency", "spec/reliability/concurrency_load_spec.lua",
       format("%s writer + %s reader processes on 6 keys for %s s (%s process-seconds): %s puts, %s values read and " ..
         "checked, %s walks; final values checked against the writers' logs: %s",
         n(V["concurrency.writers"]), n(V["concurrency.readers"]), V["concurrency.seconds"] or "?",
@@ -219,7 +219,7 @@ do
         n(V["concurrency.walks"]), n(V["concurrency.final_values_checked"])),
       lost, "torn, corrupt or missing values seen, failed writes, wrong final values, leftovers")
   else
-    row("Concurrency", "spec/reliability/concurrency_spec.lua", "-", failed and (failed > 0 and failed or nil))
+    row("Concurrency", "spec/reliability/concurrency_load_spec.lua", "-", failed and (failed > 0 and failed or nil))
   end
 end
 
