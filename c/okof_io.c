@@ -332,3 +332,8 @@ long okof__io_pid(void)
 {
     return (long)getpid();
 }
+
+int okof__io_isatty(int fd)
+{
+    return isatty(fd) == 1;
+}

@@ -68,4 +68,7 @@ int okof__io_age(int dfd, const char *name, double *age, int *regular);
 /* The calling process's id. */
 long okof__io_pid(void);
 
+/* 1 when descriptor fd is a terminal, 0 otherwise (isatty(3)). */
+int okof__io_isatty(int fd);
+
 #endif

@@ -291,3 +291,18 @@ describe("a failed put", function()
     assert.are.same({}, H.tmpfiles(dir))
   end)
 end)
+
+describe("a key in a message", function()
+  after_each(H.cleanup)
+
+  it("is quoted as the command-line tool writes keys: \\xHH, \\\" and \\\\", function()
+    local db, dir = H.open_tmp()
+    local key = "a\255\"\\\nz"
+    assert.is_true(db:put(key, "value"))
+    H.write_file(dir .. "/" .. H.key_to_name(key), "\1not a value file")
+    local v, msg, code = db:get(key)
+    assert.is_nil(v)
+    assert.are.equal("CORRUPT", code)
+    assert.is_truthy(H.contains(msg, '"a\\xff\\"\\\\\\x0az"'), msg)
+  end)
+end)
