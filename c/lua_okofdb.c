@@ -248,8 +248,12 @@ static void create_metas(lua_State *L)
  * terminal; for the command-line tool, which must not start a shell to ask. */
 static int l_isatty(lua_State *L)
 {
-    lua_Integer fd = luaL_checkinteger(L, 1);
-    luaL_argcheck(L, fd >= 0 && fd <= 1024, 1, "isatty: fd must be a descriptor number");
+    lua_Number fd;
+    if (lua_type(L, 1) != LUA_TNUMBER)
+        okof__l_typeerror(L, 1, 1, "isatty", "fd", "number");
+    fd = lua_tonumber(L, 1);
+    if (!(fd >= 0 && fd <= 65536) || fd != (lua_Number)(int)fd)
+        okof__l_argerror(L, 1, "isatty", "fd", "must be a descriptor number");
     lua_pushboolean(L, okof__io_isatty((int)fd));
     return 1;
 }
