@@ -13,7 +13,8 @@
 #   make fuzz       the libFuzzer targets, FUZZ_SECONDS each
 #   make hosts      nginx (OpenResty style), Neovim, embedded Lua
 #   make bench      okofdb beside floor.c and its peers; BENCHMARKS.md
-#   make docs       the LDoc reference of the Lua API in build/docs
+#   make docs       check every function is documented; the LDoc reference
+#                   of the Lua API in build/docs
 #   make install    luarocks make (installs the rock for $(LUA_VERSION))
 #   make clean
 
@@ -208,10 +209,13 @@ lint:
 	cppcheck --error-exitcode=1 --enable=warning,portability --std=c99 -q \
 	  --suppress=missingIncludeSystem -Ic $(LUA_CFLAGS) $(BIND_SRC)
 
-# The reference of the Lua API, from the LDoc comments of lua/okofdb.lua.
+# The reference of the Lua API, from the LDoc comments of lua/okofdb.lua,
+# after tools/doccheck.lua has checked that every function of the binding
+# and of c/okof.h is documented (docs/lua.md, docs/c.md).
 # LDoc's markdown comes from lua-markdown, a Lua 5.1 module on Debian.
 LDOC ?= lua5.1 $(shell command -v ldoc)
 docs:
+	$(LUA) tools/doccheck.lua
 	@lua5.1 -e 'require "markdown"' 2>/dev/null || { echo "make docs needs lua-markdown"; exit 1; }
 	$(LDOC) --fatalwarnings .
 	@echo "docs: build/docs/index.html"
