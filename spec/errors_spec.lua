@@ -1,4 +1,4 @@
--- spec/errors_spec.lua -- SPEC.md "Errors": programming errors raise with a
+-- spec/errors_spec.lua -- README "Errors": programming errors raise with a
 -- message naming the function and the argument; operational errors return
 -- nil, msg, code with the key or directory and the OS's text; a failed put
 -- leaves the old value and no temporary file.

@@ -250,7 +250,7 @@ do
     format("%s calls with wrong types, nil, empty, 1 MiB and NaN arguments to every function (add and put_many " ..
       "included), bad option values, wrong self, closed handles, hostile keys; %s tests",
       n(V["badinput.cases"]), n(tests)),
-    lost, "calls that crashed, worked against SPEC.md or raised without naming the function and argument")
+    lost, "calls that crashed, worked against the README or raised without naming the function and argument")
 end
 
 -- any other spec that counts its tests (RL.counted) and has no row above
@@ -392,7 +392,7 @@ w("  put replaces the link, del removes it, the target is untouched); a")
 w("  directory gives EISDIR; a FIFO gives an error at once, not a hang;")
 w("  permission denied gives EACCES.")
 w("- **Bad input**: every argument of every function with every kind of bad")
-w("  value either works as SPEC.md says or raises an error naming the function")
+w("  value either works as the README says or raises an error naming the function")
 w("  and the argument.")
 w("- **Re-entrancy**: a codec whose encode or decode closes the handle in the")
 w("  middle of an operation; the operation must raise, never write through the")

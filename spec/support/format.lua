@@ -308,7 +308,7 @@ return function(H)
     return chunks
   end
 
-  -- Reference reader of value files, following SPEC.md "Value files".
+  -- Reference reader of value files, following docs/format.md "Value files".
   -- Returns the value, or nil, reason when the file must be "CORRUPT".
   function H.decode(file)
     local b0 = byte(file, 1)
@@ -360,7 +360,7 @@ return function(H)
   end
 
   ---------------------------------------------------------------------------
-  -- The key codec (SPEC.md "Keys and file names"), as a reference
+  -- The key codec (docs/format.md "Keys and file names"), as a reference
   ---------------------------------------------------------------------------
 
   function H.key_to_name(key)
