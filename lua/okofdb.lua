@@ -201,7 +201,10 @@ local M = {
 --- Read the value of `key`.
 --
 -- Every checksum and length of the file is verified first: a value is
--- never returned unless it is exactly the one that was stored.
+-- never returned unless it is exactly the one that was stored. On Linux a
+-- get leaves the file's access time alone (`O_NOATIME`), so reading
+-- dirties no inode; the kernel grants that only to the files' owner (or
+-- `CAP_FOWNER`), and a handle it is refused to reads as usual from then on.
 -- @function db:get
 -- @tparam string key the key
 -- @return[1] the value: a string, or with a codec the decoded value
