@@ -4,6 +4,11 @@
 local H = require("helpers")
 local core = require("okofdb.core")
 
+-- The interpreter under test, for a child; under a sanitizer run the
+-- child needs the runtime preloaded as this process has it.
+local PRELOAD = os.getenv("LD_PRELOAD")
+local LUA = (PRELOAD and ("LD_PRELOAD=" .. H.q(PRELOAD) .. " ") or "") .. H.q(H.LUA)
+
 describe("okofdb.core", function()
   after_each(H.cleanup)
 
@@ -28,7 +33,7 @@ describe("okofdb.core", function()
   it("isatty tells a terminal from a file or a pipe", function()
     -- the specs run with stdin, stdout and stderr wherever busted has
     -- them; a child with all three redirected is never on a terminal
-    local out = H.sh(H.q(H.LUA) .. " -e 'local c = require(\"okofdb.core\");" ..
+    local out = H.sh(LUA .. " -e 'local c = require(\"okofdb.core\");" ..
       " io.write(tostring(c.isatty(0)), tostring(c.isatty(1)), tostring(c.isatty(2)))'" ..
       " </dev/null 2>/dev/null | cat")
     assert.are.equal("falsefalsefalse", out)
@@ -39,7 +44,7 @@ describe("okofdb.core", function()
     if not H.run("command -v script >/dev/null 2>&1") then
       return pending("no script(1) to make a terminal")
     end
-    local lua = H.q(H.LUA) .. " -e 'io.write(tostring(require(\"okofdb.core\").isatty(1)))'"
+    local lua = LUA .. " -e 'io.write(tostring(require(\"okofdb.core\").isatty(1)))'"
     local out = H.sh("script -qec " .. H.q(lua) .. " /dev/null </dev/null")
     assert.are.equal("true", (out:gsub("%s+$", "")))
   end)
