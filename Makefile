@@ -7,12 +7,15 @@
 #   make valgrind   the C driver and the specs under valgrind memcheck
 #   make lint       luarocks lint and cppcheck
 #   make faults     every libc call of every operation failed in turn
-#   make reliability  crash, concurrency, strace, hostile input; RELIABILITY.md
+#   make reliability-check  crash, concurrency, strace, hostile input;
+#                   the report in build/RELIABILITY.md
+#   make reliability  the same, and updates RELIABILITY.md
 #   make powercut   every state a power cut may leave, read back (two models)
 #   make fuzz       the libFuzzer targets, FUZZ_SECONDS each
 #   make hosts      nginx (OpenResty style), Neovim, embedded Lua
 #   make bench      okofdb beside floor.c and its peers; BENCHMARKS.md
-#   make docs       the LDoc reference of the Lua API in build/docs
+#   make docs       check every function is documented; the LDoc reference
+#                   of the Lua API in build/docs
 #   make install    luarocks make (installs the rock for $(LUA_VERSION))
 #   make clean
 
@@ -76,7 +79,7 @@ LUAS      ?= lua5.1 lua5.2 lua5.3 lua5.4 luajit
 HAVE_LUAS  = $(foreach l,$(LUAS),$(if $(shell command -v $(l) 2>/dev/null),$(l)))
 pc_name    = $(if $(filter luajit,$(1)),luajit,$(1))
 
-.PHONY: all test docs hosts faults powercut reliability bench bench-smoke spec spec-all asan ctest example rock valgrind lint demo install clean
+.PHONY: all test docs hosts faults powercut reliability reliability-check bench bench-smoke spec spec-all asan ctest example rock valgrind lint demo install clean
 
 all: $(SO)
 
@@ -122,7 +125,10 @@ build-asan/%/okofdb/core.so: $(CORE_SRC) $(BIND_SRC) $(CORE_HDR) $(BIND_HDR)
 	$(CC) $(ALL_CFLAGS) $(SAN) $$($(PKG_CONFIG) --cflags $(call pc_name,$*)) -shared -o $@ \
 	  $(CORE_SRC) $(BIND_SRC) $(SNAPPY_LIBS) -lm
 
-test: lint docs ctest example spec-all asan faults rock hosts fuzz reliability valgrind bench-smoke
+# make test changes no tracked file: reports go to build/ (make reliability
+# and make bench are the targets that rewrite RELIABILITY.md, BENCHMARKS.md
+# and bench/chart.png).
+test: lint docs ctest example spec-all asan faults rock hosts fuzz reliability-check valgrind bench-smoke
 
 # A short run of the benchmark, to keep it working (it asserts no speed).
 bench-smoke: $(SO)
@@ -237,10 +243,13 @@ lint:
 	cppcheck --error-exitcode=1 --enable=warning,portability --std=c99 -q \
 	  --suppress=missingIncludeSystem spec/powercut/recorder.c
 
-# The reference of the Lua API, from the LDoc comments of lua/okofdb.lua.
+# The reference of the Lua API, from the LDoc comments of lua/okofdb.lua,
+# after tools/doccheck.lua has checked that every function of the binding
+# and of c/okof.h is documented (docs/lua.md, docs/c.md).
 # LDoc's markdown comes from lua-markdown, a Lua 5.1 module on Debian.
 LDOC ?= lua5.1 $(shell command -v ldoc)
 docs:
+	$(LUA) tools/doccheck.lua
 	@lua5.1 -e 'require "markdown"' 2>/dev/null || { echo "make docs needs lua-markdown"; exit 1; }
 	$(LDOC) --fatalwarnings .
 	@echo "docs: build/docs/index.html"
@@ -256,25 +265,32 @@ clean:
 
 # The reliability run: the slow specs (500 SIGKILLs, 4 writers and 4
 # readers for 10 s), strace order, hostile directories, bad input,
-# corruption and fault injection; RELIABILITY.md is made from its log.
+# corruption and fault injection. `make reliability-check` (part of make
+# test) runs them and writes the report to build/RELIABILITY.md only;
+# `make reliability` runs them and updates the tracked RELIABILITY.md.
 REL_LOG = build/reliability.log
+REL_OUT = build/RELIABILITY.md
 REL_ENV = $(SPEC_ENV) OKOF_RELIABILITY_LOG=$(CURDIR)/$(REL_LOG)
 # $(call rel_step,NAME,COMMAND): run it, keep its output, log its status
 rel_step = $(2) >build/reliability-$(1).out 2>&1; \
   echo "RELIABILITY run.$(1)=$$?" >>$(REL_LOG); cat build/reliability-$(1).out
 
-reliability: $(SO) $(FAULT_SHIM) $(PC_SHIM)
-	@mkdir -p build && rm -f $(REL_LOG) build/reliability-*.out
+reliability-check: $(SO) $(FAULT_SHIM) $(PC_SHIM)
+	@mkdir -p build && rm -f $(REL_LOG) $(REL_OUT) build/reliability-*.out
 	$(call rel_step,slow,$(REL_ENV) $(LUA) $(BUSTED) --tags=slow spec/reliability)
 	$(call rel_step,quick,$(REL_ENV) $(LUA) $(BUSTED) --exclude-tags=slow spec/reliability)
 	$(call rel_step,corruption,$(REL_ENV) $(LUA) $(BUSTED) spec/corruption_spec.lua)
 	$(call rel_step,faults,OKOF_RELIABILITY_LOG=$(CURDIR)/$(REL_LOG) $(MAKE) --no-print-directory faults)
 	$(call rel_step,powercut,OKOF_RELIABILITY_LOG=$(CURDIR)/$(REL_LOG) $(MAKE) --no-print-directory powercut)
-	$(LUA) tools/reliability_report.lua --log $(REL_LOG) --out RELIABILITY.md \
+	$(LUA) tools/reliability_report.lua --log $(REL_LOG) --out $(REL_OUT) \
 	  --command 'make reliability' --fuzz-dir build/fuzz \
 	  --step slow=build/reliability-slow.out --step quick=build/reliability-quick.out \
 	  --step corruption=build/reliability-corruption.out --step faults=build/reliability-faults.out \
 	  --step powercut=build/reliability-powercut.out
+
+reliability: reliability-check
+	cp $(REL_OUT) RELIABILITY.md
+	@echo "reliability: RELIABILITY.md updated"
 
 # make bench: okofdb against the file system's floor and its peers, on
 # tmpfs and on the project's disk (bench/run.sh; BENCH_QUICK=1 for a short

@@ -1,5 +1,5 @@
 -- okofdb_bench.lua -- okofdb and its peers, driven from Lua, performing the
--- same sequences as ../shared/bench/floor.c with the same keys and values,
+-- same sequences as bench/floor.c with the same keys and values,
 -- and printing floor-format RESULT lines.
 --
 --   lua5.4|luajit bench/okofdb_bench.lua -i IMPL [-t TEXTFILE]

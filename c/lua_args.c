@@ -72,9 +72,12 @@ int okof__l_keytoolong(lua_State *L, int arg, const char *fn)
                             "too long: its file name would exceed 255 bytes");
 }
 
-/* Append key to b as a quoted, printable string. */
+/* Append key to b as a quoted, printable string, escaped as the
+ * command-line tool writes keys: printable ASCII as it is, \" and \\, and
+ * every other byte as \xHH (two lowercase hex digits). */
 static void add_quoted(luaL_Buffer *b, const char *k, size_t n)
 {
+    static const char hex[] = "0123456789abcdef";
     size_t i;
     luaL_addchar(b, '"');
     for (i = 0; i < n; i++) {
@@ -85,9 +88,14 @@ static void add_quoted(luaL_Buffer *b, const char *k, size_t n)
             continue;
         }
         esc[0] = '\\';
-        esc[1] = (char)('0' + c / 100);
-        esc[2] = (char)('0' + c / 10 % 10);
-        esc[3] = (char)('0' + c % 10);
+        if (c == '"' || c == '\\') {
+            esc[1] = (char)c;
+            luaL_addlstring(b, esc, 2);
+            continue;
+        }
+        esc[1] = 'x';
+        esc[2] = hex[c >> 4];
+        esc[3] = hex[c & 0x0f];
         luaL_addlstring(b, esc, 4);
     }
     luaL_addchar(b, '"');

@@ -9,6 +9,7 @@
 
 #include "lua_codec.h"
 #include "lua_okofdb.h"
+#include "okof_io.h"
 
 #if defined(__GNUC__) || defined(__clang__)
 #define OKOF_EXPORT __attribute__((visibility("default")))
@@ -251,7 +252,33 @@ static void create_metas(lua_State *L)
     lua_pop(L, 2);
 }
 
-static const luaL_Reg module_fns[] = {{"open", l_open}, {NULL, NULL}};
+/* isatty(fd): whether descriptor fd (0 stdin, 1 stdout, 2 stderr) is a
+ * terminal; for the command-line tool, which must not start a shell to ask. */
+static int l_isatty(lua_State *L)
+{
+    lua_Number fd;
+    if (lua_type(L, 1) != LUA_TNUMBER)
+        okof__l_typeerror(L, 1, 1, "isatty", "fd", "number");
+    fd = lua_tonumber(L, 1);
+    if (!(fd >= 0 && fd <= 65536) || fd != (lua_Number)(int)fd)
+        okof__l_argerror(L, 1, "isatty", "fd", "must be a descriptor number");
+    lua_pushboolean(L, okof__io_isatty((int)fd));
+    return 1;
+}
+
+static const luaL_Reg module_fns[] = {{"open", l_open}, {"isatty", l_isatty}, {NULL, NULL}};
+
+/* The constants that the Lua module and the command-line tool take from
+ * okof.h rather than repeat. */
+static void set_constants(lua_State *L)
+{
+    lua_pushinteger(L, OKOF_CHUNK_MAX);
+    lua_setfield(L, -2, "CHUNK_MAX");
+    lua_pushinteger(L, OKOF_SWEEP_MAX_AGE_DEFAULT);
+    lua_setfield(L, -2, "SWEEP_MAX_AGE_DEFAULT");
+    lua_pushinteger(L, OKOF_COMPRESS_MIN_DEFAULT);
+    lua_setfield(L, -2, "COMPRESS_MIN_DEFAULT");
+}
 
 OKOF_EXPORT int luaopen_okofdb_core(lua_State *L);
 
@@ -261,6 +288,7 @@ int luaopen_okofdb_core(lua_State *L)
     luaL_newlib(L, module_fns);
     lua_pushliteral(L, OKOF_VERSION_STRING);
     lua_setfield(L, -2, "_VERSION");
+    set_constants(L);
     lua_createtable(L, 0, 1);
     okof__codec_push(L);
     lua_setfield(L, -2, "lua");

@@ -16,7 +16,7 @@
 
 /* Each handle's read buffer: a value of up to 64 KiB, compressed or not,
  * is read and decoded in it without an allocation. */
-#define READ_BUF (2 * (65536 + 64))
+#define READ_BUF (2 * (OKOF_CHUNK_MAX + 64))
 
 /* The slots of a handle's userdata (okof_newudata_slots): its codec table,
  * if any, and the userdata whose memory is its read buffer. The buffer is

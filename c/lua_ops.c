@@ -169,7 +169,7 @@ int okof__l_put_many(lua_State *L)
 int okof__l_sweep(lua_State *L)
 {
     ldb *u = okof__l_toldb(L, "sweep");
-    lua_Number max_age = 3600;
+    lua_Number max_age = OKOF_SWEEP_MAX_AGE_DEFAULT;
     size_t removed = 0;
     int rc;
     okof__l_live(L, u, "sweep");

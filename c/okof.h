@@ -65,6 +65,13 @@ extern "C" {
 /* The default compress_min of the Lua module and the Rust crate. */
 #define OKOF_COMPRESS_MIN_DEFAULT 2048
 
+/* The most uncompressed bytes one data chunk of a value file holds. */
+#define OKOF_CHUNK_MAX 65536
+
+/* The max_age of okof_sweep that the Lua module and the CLI use when none
+ * is given: temporary files older than an hour are leftovers. */
+#define OKOF_SWEEP_MAX_AGE_DEFAULT 3600
+
 typedef struct okof okof_t;           /* an open store */
 typedef struct okof_iter okof_iter_t; /* a walk over a store's keys */
 

@@ -17,10 +17,12 @@
 #include <stddef.h>
 #include <sys/uio.h>
 
+#include "okof.h"
+
 /* Bytes before the first data chunk: format byte, identifier, header. */
 #define OKOF__FRAME_PREFIX 29
 /* Largest uncompressed payload of one data chunk. */
-#define OKOF__FRAME_CHUNK 65536
+#define OKOF__FRAME_CHUNK OKOF_CHUNK_MAX
 /* Bytes of a chunk's type, length and checksum. */
 #define OKOF__FRAME_CHUNK_HDR 8
 

@@ -452,3 +452,8 @@ int okof__io_random(unsigned char *buf, size_t n)
     return urandom(buf, n);
 #endif
 }
+
+int okof__io_isatty(int fd)
+{
+    return isatty(fd) == 1;
+}

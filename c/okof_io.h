@@ -77,4 +77,7 @@ int okof__io_age(int dfd, const char *name, double *age, int *regular);
  * where there is none or it would block); 0 or -errno. Never blocks. */
 int okof__io_random(unsigned char *buf, size_t n);
 
+/* 1 when descriptor fd is a terminal, 0 otherwise (isatty(3)). */
+int okof__io_isatty(int fd);
+
 #endif

@@ -7,14 +7,14 @@
  *     and okof_get_buf, with no room and with rooms at the edge of the
  *     value's size, legacy set and not, must never crash, leak or
  *     read or write out of bounds, and their verdict and value must agree
- *     with an independent reference reader written here from SPEC.md
+ *     with an independent reference reader written here from docs/format.md
  *     ("Value files") and the snappy framing format (its own CRC-32C,
  *     snappy-c for decompression only); the library's CRC-32C (hardware and
  *     portable) must agree with the reference's on the input;
  *
  *  2. as a value: okof__frame_encode (compress_min chosen by the first
  *     byte: 0, 2048 or none) must produce a file that starts with the
- *     29-byte prefix of SPEC.md, is made of well-formed data chunks of at
+ *     29-byte prefix of docs/format.md, is made of well-formed data chunks of at
  *     most 65536 bytes, compresses exactly where it must, is accepted by the
  *     reference reader, and decodes back to the same bytes; a sink's error
  *     stops the encoder and is returned. (Values of 32 chunks and more are
@@ -114,7 +114,7 @@ static void buf_add(struct buf *b, const void *p, size_t n)
 
 /*
  * Is f[0..flen) a file okofdb must accept? On yes, the value is appended to
- * *val. The two refusals marked "okofdb" go beyond the letter of SPEC.md;
+ * *val. The two refusals marked "okofdb" go beyond the letter of docs/format.md;
  * they are the damage detection documented in c/okof_frame.c, and a file
  * written by okofdb or the Rust crate never triggers them.
  */
@@ -400,7 +400,7 @@ static void check_round_trip(const uint8_t *data, size_t size,
         CHECK(f.calls == f.fail_at);
     }
 
-    /* SPEC.md: format byte, stream identifier, value header. */
+    /* docs/format.md: format byte, stream identifier, value header. */
     prefix[0] = 0x01;
     memcpy(prefix + 1, stream_id, sizeof stream_id);
     memcpy(prefix + 11, "\x80\x0e\x00\x00okof\x01\x00", 10);

@@ -1,6 +1,6 @@
 /*
  * fuzz_key.c -- libFuzzer target for the key <-> file name codec
- * (c/okof_key.c), checked against SPEC.md "Keys and file names".
+ * (c/okof_key.c), checked against docs/format.md "Keys and file names".
  *
  * Each input is used three ways:
  *
@@ -48,7 +48,7 @@ static int is_lower_alnum(unsigned c)
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
-/* SPEC.md rule 3: a key that must be its own file name. */
+/* docs/format.md "Keys and file names": a key that must be its own file name. */
 static int is_plain_key(const unsigned char *k, size_t n)
 {
     size_t i;

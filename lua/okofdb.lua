@@ -155,6 +155,25 @@ local M = {
 --   beyond the input, a NaN table key, nesting over 100 levels)
 -- @usage local ok, value = pcall(okofdb.codec.lua.decode, bytes)
 
+--- What the C module `okofdb.core` gives besides the above, for tools
+-- (the command-line tool uses it): `require("okofdb.core")`.
+-- @section core
+
+--- Whether descriptor `fd` is a terminal (isatty(3)), without starting a
+-- process to ask.
+-- @function core.isatty
+-- @tparam integer fd a descriptor: 0 stdin, 1 stdout, 2 stderr, ...
+-- @treturn boolean
+-- @raise for an `fd` that is not a number from 0 to 65536
+-- @usage if require("okofdb.core").isatty(2) then draw_progress() end
+
+--- Limits and defaults of `c/okof.h`, defined there once.
+-- @table core.constants
+-- @field CHUNK_MAX the most uncompressed bytes of one data chunk: `65536`
+-- @field SWEEP_MAX_AGE_DEFAULT the `max_age` of @{db:sweep} when none is
+--   given: `3600` seconds
+-- @field COMPRESS_MIN_DEFAULT the default `compress_min` of @{open}: `2048`
+
 --- A handle on an open store, returned by @{open}.
 --
 -- Any number of handles and processes may use one directory at once,
@@ -188,7 +207,10 @@ local M = {
 --- Read the value of `key`.
 --
 -- Every checksum and length of the file is verified first: a value is
--- never returned unless it is exactly the one that was stored.
+-- never returned unless it is exactly the one that was stored. On Linux a
+-- get leaves the file's access time alone (`O_NOATIME`), so reading
+-- dirties no inode; the kernel grants that only to the files' owner (or
+-- `CAP_FOWNER`), and a handle it is refused to reads as usual from then on.
 -- @function db:get
 -- @tparam string key the key
 -- @return[1] the value: a string, or with a codec the decoded value
@@ -310,7 +332,8 @@ local M = {
 -- use while a write runs, so any `max_age` longer than the slowest write is
 -- safe.
 -- @function db:sweep
--- @tparam[opt=3600] number max_age in seconds, not negative
+-- @tparam[opt=3600] number max_age in seconds, not negative (the default is
+--   `okofdb.core.SWEEP_MAX_AGE_DEFAULT`)
 -- @treturn[1] integer the number of files removed
 -- @treturn[2] nil
 -- @treturn[2] string msg
@@ -332,5 +355,9 @@ local M = {
 --- `local db <close> = okofdb.open(dir)` (Lua 5.4) closes the handle when
 -- the variable goes out of scope, as @{db:close} does.
 -- @function db:__close
+
+--- The collector closes a handle that is no longer referenced, as
+-- @{db:close} does (a handle need not be closed by hand).
+-- @function db:__gc
 
 return M

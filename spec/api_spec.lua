@@ -1,4 +1,4 @@
--- spec/api_spec.lua -- the Lua API of SPEC.md: open and its options, put,
+-- spec/api_spec.lua -- the Lua API (lua/okofdb.lua): open and its options, put,
 -- get, del, each, keys, close, tostring, and the resources they hold.
 local H = require("helpers")
 local okofdb = require("okofdb")

@@ -118,8 +118,9 @@ describe("okofdb CLI", function()
         local r = okof({ flag })
         assert.are.equal(0, r.status)
         assert.is_truthy(r.out:find("^Usage: okofdb "))
-        for _, c in ipairs({ "get", "put", "del", "ls", "dump", "load", "check", "sweep",
-                             "--sync", "--no-create", "Exit status", "value_base64" }) do
+        for _, c in ipairs({ "get", "put", "add", "del", "ls", "dump", "load", "check", "sweep",
+                             "--sync", "--no-create", "Exit status", "value_base64",
+                             "3  no such key" }) do
           assert.is_true(contains(r.out, c), c)
         end
         assert.are.equal("", r.err)
@@ -127,7 +128,7 @@ describe("okofdb CLI", function()
     end)
 
     it("COMMAND --help and DIR COMMAND --help print the command's usage", function()
-      for _, c in ipairs({ "get", "put", "del", "ls", "dump", "load", "check", "sweep" }) do
+      for _, c in ipairs({ "get", "put", "add", "del", "ls", "dump", "load", "check", "sweep" }) do
         for _, args in ipairs({ { c, "--help" }, { dir, c, "-h" }, { "--help", c } }) do
           local r = okof(args)
           assert.are.equal(0, r.status, c)
@@ -137,6 +138,28 @@ describe("okofdb CLI", function()
       assert.is_false(H.exists(dir))
       assert.is_true(contains(okof({ "dump", "--help" }).out, "key_base64"))
       assert.is_true(contains(okof({ "ls", "--help" }).out, "\\xHH"))
+    end)
+
+    it("sweep --help names the library's default MAX_AGE", function()
+      local age = require("okofdb.core").SWEEP_MAX_AGE_DEFAULT
+      assert.is_true(contains(okof({ "sweep", "--help" }).out, "(default " .. age .. ")"))
+    end)
+
+    it("starts no other program, not even to ask whether stderr is a terminal", function()
+      if not H.run("command -v strace >/dev/null 2>&1") then return pending("no strace") end
+      store(dir, { a = "1", b = "2" })
+      local trace = scratch .. "/execve"
+      -- dump and load ask whether stderr (and stdout) are terminals
+      for _, args in ipairs({ { dir, "dump" }, { dir, "load" }, { dir, "check" } }) do
+        -- (under a sanitizer run, env sets LD_PRELOAD: one execve more)
+        H.sh("strace -f -qq -e trace=execve -o " .. H.q(trace) .. (PRELOAD and " env " or " ") ..
+             cmdline(args) .. " </dev/null >/dev/null 2>&1")
+        local n = 0 -- programs started (env's search of PATH fails on the way)
+        for line in (H.read_file(trace) or ""):gmatch("[^\n]+") do
+          if line:find("execve(", 1, true) and line:find("= 0$") then n = n + 1 end
+        end
+        assert.are.equal(PRELOAD and 2 or 1, n, args[2] .. ": " .. tostring(H.read_file(trace)))
+      end
     end)
 
     it("--version prints the module's version", function()
@@ -227,10 +250,10 @@ describe("okofdb CLI", function()
       assert.are.same({ k2 = "v2" }, contents(dir))
     end)
 
-    it("get of a missing key exits with 1 and says so", function()
+    it("get of a missing key exits with 3 (not 1, a failure) and says so", function()
       store(dir, { a = "1" })
       local r = okof({ dir, "get", "nope" })
-      assert.are.equal(1, r.status)
+      assert.are.equal(3, r.status)
       assert.are.equal("", r.out)
       assert.is_true(contains(r.err, 'okofdb: no value for key "nope"'), r.err)
     end)
@@ -249,6 +272,21 @@ describe("okofdb CLI", function()
       assert.is_false(H.exists(missing))
     end)
 
+    it("add stores a value only when the key has none: 0, else 3", function()
+      local r = okof({ dir, "add", "k", "first" })
+      assert.are.same({ 0, "", "" }, { r.status, r.out, r.err })
+      r = okof({ dir, "add", "k", "second" })
+      assert.are.same({ 3, "" }, { r.status, r.out })
+      assert.is_true(contains(r.err, 'key "k" in '), r.err)
+      assert.is_true(contains(r.err, "already has a value"), r.err)
+      assert.are.same({ k = "first" }, contents(dir))
+      r = okof({ dir, "add", "--sync=none", "from-stdin" }, "in\0put")
+      assert.are.same({ 0, "" }, { r.status, r.err })
+      assert.are.same({ k = "first", ["from-stdin"] = "in\0put" }, contents(dir))
+      assert.are.equal(1, okof({ "--no-create", scratch .. "/none", "add", "k", "v" }).status)
+      assert.is_true(contains(okof({ "add", "--help" }).out, "Usage: okofdb [OPTION]... DIR add KEY [VALUE]"))
+    end)
+
     it("get of a value that fails verification exits with 1", function()
       store(dir, { k = "some value" })
       local path = dir .. "/k"
@@ -260,13 +298,13 @@ describe("okofdb CLI", function()
       assert.is_true(contains(r.err, "corrupt"), r.err)
     end)
 
-    it("del exits with 0 when it removed a value, 1 when there was none", function()
+    it("del exits with 0 when it removed a value, 3 when there was none", function()
       store(dir, { a = "1", b = "2" })
       local r = okof({ dir, "del", "a" })
       assert.are.same({ 0, "", "" }, { r.status, r.out, r.err })
       assert.are.same({ b = "2" }, contents(dir))
       r = okof({ dir, "del", "a" })
-      assert.are.equal(1, r.status)
+      assert.are.equal(3, r.status)
       assert.is_true(contains(r.err, 'no value for key "a"'), r.err)
       r = okof({ dir, "del", "--force", "a" })
       assert.are.same({ 0, "" }, { r.status, r.err })

@@ -1,4 +1,4 @@
--- spec/close54_spec.lua -- SPEC.md: `local db <close> = okofdb.open(dir)`
+-- spec/close54_spec.lua -- the README: `local db <close> = okofdb.open(dir)`
 -- works on Lua 5.4, and the iterators' closers release the directory at
 -- once. The <close> syntax is only compiled (with load) on Lua 5.4, so this
 -- file loads on every version.

@@ -1,4 +1,4 @@
--- spec/corruption_spec.lua -- SPEC.md "Value files", reading side: every
+-- spec/corruption_spec.lua -- docs/format.md "Value files", reading side: every
 -- checksum and length is verified, and a file that fails is "CORRUPT",
 -- never a wrong value. Every single-byte change and every truncation of
 -- real value files, and a catalogue of hand-built invalid files.

@@ -1,4 +1,4 @@
--- spec/durability_spec.lua -- SPEC.md "Errors" and "Atomicity, durability":
+-- spec/durability_spec.lua -- README "Errors" and "What okofdb guarantees":
 -- system calls made to fail by an LD_PRELOAD shim (spec/support/syscall_shim.lua)
 -- in a child process. A failed put leaves the previous value and no
 -- temporary file, except when only the final directory fsync fails; EINVAL

@@ -1,4 +1,4 @@
--- spec/errors_spec.lua -- SPEC.md "Errors": programming errors raise with a
+-- spec/errors_spec.lua -- README "Errors": programming errors raise with a
 -- message naming the function and the argument; operational errors return
 -- nil, msg, code with the key or directory and the OS's text; a failed put
 -- leaves the old value and no temporary file.
@@ -290,5 +290,20 @@ describe("a failed put", function()
     assert_names(r[2], "k", dir)
     assert.are.equal("old", db:get("k"))
     assert.are.same({}, H.tmpfiles(dir))
+  end)
+end)
+
+describe("a key in a message", function()
+  after_each(H.cleanup)
+
+  it("is quoted as the command-line tool writes keys: \\xHH, \\\" and \\\\", function()
+    local db, dir = H.open_tmp()
+    local key = "a\255\"\\\nz"
+    assert.is_true(db:put(key, "value"))
+    H.write_file(dir .. "/" .. H.key_to_name(key), "\1not a value file")
+    local v, msg, code = db:get(key)
+    assert.is_nil(v)
+    assert.are.equal("CORRUPT", code)
+    assert.is_truthy(H.contains(msg, '"a\\xff\\"\\\\\\x0az"'), msg)
   end)
 end)

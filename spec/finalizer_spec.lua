@@ -1,4 +1,4 @@
--- spec/finalizer_spec.lua -- SPEC.md "Errors": a handle or a walk closed by
+-- spec/finalizer_spec.lua -- README "Errors": a handle or a walk closed by
 -- a finalizer while one of its methods runs gives that method its normal
 -- result or the error of a closed handle, never a crash or a read of freed
 -- memory. A finalizer is arbitrary Lua code that the collector may run at

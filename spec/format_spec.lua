@@ -1,4 +1,4 @@
--- spec/format_spec.lua -- SPEC.md "Value files": the bytes okofdb writes,
+-- spec/format_spec.lua -- docs/format.md "Value files": the bytes okofdb writes,
 -- checked against an independent pure-Lua reader (spec/helpers.lua), and
 -- hand-built files in every legal shape read back by okofdb.
 local H = require("helpers")
@@ -6,7 +6,7 @@ local okofdb = require("okofdb")
 
 local byte = string.byte
 
--- Check a file okofdb wrote for `value` against SPEC.md and return the
+-- Check a file okofdb wrote for `value` against docs/format.md and return the
 -- list of its data chunk types and the file.
 local function inspect(path, value)
   local file = assert(H.read_file(path), "no file " .. path)

@@ -1,4 +1,4 @@
--- spec/keys_spec.lua -- SPEC.md "Keys and file names": the key codec, hostile
+-- spec/keys_spec.lua -- docs/format.md "Keys and file names": the key codec, hostile
 -- keys that must stay inside the directory, length limits, case, decoding,
 -- foreign files and prefixes.
 local H = require("helpers")

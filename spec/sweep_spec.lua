@@ -1,4 +1,4 @@
--- spec/sweep_spec.lua -- SPEC.md: sweep removes okofdb's temporary files
+-- spec/sweep_spec.lua -- the README: sweep removes okofdb's temporary files
 -- (".okof-tmp-...") older than max_age seconds (default 3600), returns how
 -- many, and never touches a key's file or any other file.
 local H = require("helpers")

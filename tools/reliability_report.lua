@@ -193,7 +193,7 @@ do
   local lost
   if failed then lost = (num("crash.lost") or 0) + failed end
   if num("crash.kills") then
-    row("Crash (kill -9)", "spec/reliability/crash_spec.lua",
+    row("Crash (kill -9)", "spec/reliability/crash_rounds_spec.lua",
       format("%s SIGKILLs of a writer (sync = \"none\") 1-30 ms into its run, %s keys, values of %d size classes " ..
         "below and above compress_min; %s reads checked after the kills, %s new values seen; %s kills left a " ..
         "temporary file, %s swept; %s s",
@@ -201,7 +201,7 @@ do
         n(V["crash.kills_leaving_tmp"]), n(V["crash.tmp_swept"]), V["crash.seconds"] or "?"),
       lost, "keys with a torn, missing or foreign value, visible temporary files, or failed tests")
   else
-    row("Crash (kill -9)", "spec/reliability/crash_spec.lua", "-", failed and (failed > 0 and failed or nil))
+    row("Crash (kill -9)", "spec/reliability/crash_rounds_spec.lua", "-", failed and (failed > 0 and failed or nil))
   end
 end
 
@@ -211,7 +211,7 @@ do
   local lost
   if failed then lost = (num("concurrency.lost") or 0) + failed end
   if num("concurrency.writes") then
-    row("Concurrency", "spec/reliability/concurrency_spec.lua",
+    row("Concurrency", "spec/reliability/concurrency_load_spec.lua",
       format("%s writer + %s reader processes on 6 keys for %s s (%s process-seconds): %s puts, %s values read and " ..
         "checked, %s walks; final values checked against the writers' logs: %s",
         n(V["concurrency.writers"]), n(V["concurrency.readers"]), V["concurrency.seconds"] or "?",
@@ -219,7 +219,7 @@ do
         n(V["concurrency.walks"]), n(V["concurrency.final_values_checked"])),
       lost, "torn, corrupt or missing values seen, failed writes, wrong final values, leftovers")
   else
-    row("Concurrency", "spec/reliability/concurrency_spec.lua", "-", failed and (failed > 0 and failed or nil))
+    row("Concurrency", "spec/reliability/concurrency_load_spec.lua", "-", failed and (failed > 0 and failed or nil))
   end
 end
 
@@ -261,7 +261,7 @@ do
     format("%s calls with wrong types, nil, empty, 1 MiB and NaN arguments to every function (add and put_many " ..
       "included), bad option values, wrong self, closed handles, hostile keys; %s tests",
       n(V["badinput.cases"]), n(tests)),
-    lost, "calls that crashed, worked against SPEC.md or raised without naming the function and argument")
+    lost, "calls that crashed, worked against the README or raised without naming the function and argument")
 end
 
 -- zero-filled value files (spec/corruption_spec.lua)
@@ -496,7 +496,7 @@ w("  put replaces the link, del removes it, the target is untouched); a")
 w("  directory gives EISDIR; a FIFO gives an error at once, not a hang;")
 w("  permission denied gives EACCES.")
 w("- **Bad input**: every argument of every function with every kind of bad")
-w("  value either works as SPEC.md says or raises an error naming the function")
+w("  value either works as the README says or raises an error naming the function")
 w("  and the argument.")
 w("- **Re-entrancy**: a codec whose encode or decode closes the handle in the")
 w("  middle of an operation; the operation must raise, never write through the")

@@ -28,7 +28,7 @@
 --   - closedir (each, keys, sweep): the walk's close returns nothing, so
 --     the operation must succeed with the right result;
 --   - the final directory fsync of put, del and sweep is reported, but the
---     change is already made (SPEC.md: the new value is in place); when it
+--     change is already made (the README: the new value is in place); when it
 --     fails with EINVAL (a file system that cannot fsync a directory) the
 --     operation must succeed.
 -- fdopendir is not given EINTR: it makes no call a signal can interrupt.
@@ -268,7 +268,7 @@ end
 
 -- put: every fault fails the put with the injected code, leaves the old
 -- value (or none) and no temporary file -- except a fault of the final
--- directory fsync, after which the new value is in place (SPEC.md).
+-- directory fsync, after which the new value is in place (the README).
 local function put_scenario(size, value, existing, sync)
   return {
     name = format("put %s %s sync=%s", existing and "over an existing key" or "new key", size, sync),

@@ -1,12 +1,13 @@
--- spec/reliability/badinput_spec.lua -- SPEC.md "Errors" and "Keys and file
--- names", table-driven: every argument of every function given every kind
+-- spec/reliability/badinput_spec.lua -- README "Errors" and docs/format.md
+-- "Keys and file names", table-driven: every argument of every function
+-- given every kind
 -- of bad input, every option every kind of bad value, hostile keys, and
 -- methods called on a wrong self or a closed handle.
 --
--- Each case either works as SPEC.md says (numbers are converted as Lua
+-- Each case either works as the README says (numbers are converted as Lua
 -- does: db:put(1, 2) stores "2" under "1") or raises an error whose message
 -- names the function and the argument ("key", "value", "opts", "dir",
--- "prefix", "max_age" or "#1"); a few cases SPEC.md leaves open may do
+-- "prefix", "max_age" or "#1"); a few cases the README leaves open may do
 -- either, but never crash, never hang, and never do harm. Afterwards the
 -- handle still works, the store holds what it should, and no descriptor
 -- leaked.
@@ -200,7 +201,7 @@ describe("bad input", function()
         end
       end
     end
-    -- the codec option (newer than SPEC.md), when the module has it
+    -- the codec option (newer than the first API), when the module has it
     if pcall(okofdb.open, dir, { codec = false }) then
       for _, v in ipairs({ true, 1, "json", {}, { encode = print }, { decode = print }, print, io.stdout,
                            { encode = "x", decode = "y" } }) do
@@ -298,7 +299,7 @@ describe("bad input", function()
     report()
   end))
 
-  -- add and put_many are newer than SPEC.md: checked when the module has them
+  -- add and put_many are newer than the first API: checked when the module has them
   it("as add's key and value raises naming 'add' and the argument; add never replaces a value", counted(function()
     if not db.add then return end
     key_cases("add", {

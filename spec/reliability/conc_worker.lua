@@ -1,4 +1,4 @@
--- spec/reliability/conc_worker.lua -- a writer or a reader of concurrency_spec.
+-- spec/reliability/conc_worker.lua -- a writer or a reader of concurrency_load_spec.
 --
 --   conc_worker.lua ROLE ID DIR POOLFILE STOPFILE OUTFILE LOGFILE KEYHEX...
 --

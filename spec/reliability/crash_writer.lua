@@ -1,4 +1,4 @@
--- spec/reliability/crash_writer.lua -- the writer crash_spec kills.
+-- spec/reliability/crash_writer.lua -- the writer crash_rounds_spec kills.
 --
 --   crash_writer.lua DIR ROUND POOLFILE FLIPHEX KEYHEX...
 --

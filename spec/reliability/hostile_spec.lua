@@ -1,5 +1,6 @@
--- spec/reliability/hostile_spec.lua -- SPEC.md "Errors" and "Keys and file
--- names" against a hostile directory: things that are not okofdb's value
+-- spec/reliability/hostile_spec.lua -- README "Errors" and docs/format.md
+-- "Keys and file names" against a hostile directory: things that are not
+-- okofdb's value
 -- files planted at a key's name, and permissions that forbid the operation.
 --
 --   - a symbolic link is never followed: get gives ELOOP (even when the link

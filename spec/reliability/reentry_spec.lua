@@ -1,4 +1,4 @@
--- spec/reliability/reentry_spec.lua -- SPEC.md "Any method but close on a
+-- spec/reliability/reentry_spec.lua -- the README "Any method but close on a
 -- closed handle raises an error", when the handle is closed from inside the
 -- operation: a codec (the open option `codec`) whose encode or decode calls
 -- db:close(). The operation must raise (or, for a read, give its value),
@@ -7,7 +7,7 @@
 -- Each case runs in a child process (reliability/reentry_child.lua), so that
 -- a crash or a sanitizer report is a failure of the case, not of the run.
 -- Pending when the module has no codec option (the option is newer than
--- SPEC.md).
+-- the README).
 local H = require("helpers")
 local RL = require("reliability.rlog")
 local okofdb = require("okofdb")

@@ -1,4 +1,4 @@
--- spec/reliability/strace_spec.lua -- SPEC.md "Options of open" (sync) and
+-- spec/reliability/strace_spec.lua -- the options of open (lua/okofdb.lua) (sync) and
 -- "Atomicity, durability": the order of the real system calls, seen by
 -- strace around a child process (reliability/ops_child.lua) that opens a
 -- store and does one put and one del.

@@ -1,4 +1,4 @@
--- spec/concurrency_spec.lua -- SPEC.md "Atomicity, durability, concurrency":
+-- spec/shared_dir_spec.lua -- README "What okofdb guarantees":
 -- handles and processes sharing one directory see each other's writes at
 -- once (no caching), readers never see a partial value, concurrent writers
 -- of one key corrupt nothing.

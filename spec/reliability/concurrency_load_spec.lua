@@ -1,5 +1,5 @@
--- spec/reliability/concurrency_spec.lua -- SPEC.md "Atomicity, durability,
--- concurrency", under load: "A reader -- in any process -- sees the old
+-- spec/reliability/concurrency_load_spec.lua -- README "What okofdb
+-- guarantees", under load: "A reader -- in any process -- sees the old
 -- value or the new one, never a mix, never a partial file", "Concurrent
 -- writers of one key: the last rename wins; nothing is corrupted."
 --

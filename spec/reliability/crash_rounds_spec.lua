@@ -1,5 +1,5 @@
--- spec/reliability/crash_spec.lua -- SPEC.md "Atomicity, durability,
--- concurrency", at length: "A crash (kill -9, power loss) at any moment
+-- spec/reliability/crash_rounds_spec.lua -- README "What okofdb
+-- guarantees", at length: "A crash (kill -9, power loss) at any moment
 -- leaves every key with its old or its new value. Leftover temporary files
 -- are never visible through get, each or keys, and sweep reclaims them."
 --

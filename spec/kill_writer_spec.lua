@@ -1,4 +1,4 @@
--- spec/crash_spec.lua -- SPEC.md "Atomicity, durability, concurrency": a
+-- spec/kill_writer_spec.lua -- README "What okofdb guarantees": a
 -- writer killed with kill -9 at random moments leaves every key with a
 -- complete value, its temporary files are never visible, and sweep reclaims
 -- them.
