@@ -58,8 +58,9 @@ ASAN_ENV  = LD_PRELOAD='$(ASAN_RT)' ASAN_OPTIONS=detect_leaks=1:exitcode=86 \
             UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
 # The spec files every interpreter runs; spec/faults needs its shim
-# preloaded and runs on its own (make faults).
-BUSTED_ARGS = --exclude-pattern=faults_spec --exclude-tags=slow spec
+# preloaded and runs on its own (make faults); spec/etcd (tag etcd) starts
+# etcd clusters and runs on its own (make etcd-specs).
+BUSTED_ARGS = --exclude-pattern=faults_spec --exclude-tags=slow,etcd spec
 
 FAULT_SHIM = build/faults/shim.so
 
@@ -71,7 +72,7 @@ LUAS      ?= lua5.1 lua5.2 lua5.3 lua5.4 luajit
 HAVE_LUAS  = $(foreach l,$(LUAS),$(if $(shell command -v $(l) 2>/dev/null),$(l)))
 pc_name    = $(if $(filter luajit,$(1)),luajit,$(1))
 
-.PHONY: all test docs hosts faults reliability bench bench-smoke spec spec-all asan ctest example rock valgrind lint demo install clean
+.PHONY: all test docs hosts faults reliability bench bench-smoke spec spec-all asan ctest example rock valgrind lint demo install clean etcd-specs
 
 all: $(SO)
 
@@ -130,6 +131,19 @@ hosts: build/luajit/okofdb/core.so
 	examples/openresty/test.sh
 	examples/nvim/test.sh
 	examples/embed/test.sh
+
+# The specs of stores on etcd under Lua 5.4 and LuaJIT: each spec file
+# starts a 3-member cluster on free loopback ports (spec/support/
+# etcd_cluster.lua; Debian packages etcd-server and etcd-client) and stops
+# it at its end; skipped, as pending, when etcd is not installed.
+ETCD_LUAS = $(LUA) $(filter luajit,$(HAVE_LUAS))
+etcd-specs: $(SO) $(if $(filter luajit,$(HAVE_LUAS)),build/luajit/okofdb/core.so)
+	@set -e; for l in $(ETCD_LUAS); do \
+	  d=build; [ $$l = luajit ] && d=build/luajit; \
+	  echo "== etcd specs under $$l"; \
+	  LUA_PATH='$(SPEC_PATH)' LUA_CPATH="$$d/?.so;;" OKOF_LUA=$$l \
+	    $$l $(BUSTED) spec/etcd; \
+	done
 
 # The plain-C driver of the core, normal and sanitized.
 ctest: $(CTEST) $(ASAN_CTEST)
@@ -194,7 +208,7 @@ valgrind: $(SO) $(CTEST)
 	rm -rf $(SCRATCH)/vg && mkdir -p $(SCRATCH)/vg
 	valgrind --error-exitcode=99 --leak-check=full $(CTEST) $(SCRATCH)/vg/c
 	$(SPEC_ENV) valgrind --error-exitcode=99 --leak-check=full --trace-children=no \
-	  $(LUA) $(BUSTED) --exclude-pattern=faults_spec --exclude-tags=slow,gcstress spec
+	  $(LUA) $(BUSTED) --exclude-pattern=faults_spec --exclude-tags=slow,gcstress,etcd spec
 
 lint:
 	$(LUAROCKS) lint okofdb-scm-1.rockspec

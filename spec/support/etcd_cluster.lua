@@ -6,17 +6,20 @@
 -- spec kill (SIGKILL), pause (SIGSTOP), resume (SIGCONT) and restart
 -- members. Plain Lua (io.popen, os.execute) for Lua 5.1-5.4 and LuaJIT.
 --
--- One cluster per spec file, stopped in teardown whatever happens:
+-- One cluster per spec file, stopped in teardown whatever happens (lazy_:
+-- only when a test of the block runs, so that a run that leaves out the
+-- tag etcd starts no cluster):
 --
 --   local EC = require("support.etcd_cluster")
 --   if not EC.available() then
 --     describe("etcd", function() pending(EC.why_not()) end)
 --     return
 --   end
---   describe("on etcd", function()
+--   describe("on etcd #etcd", function()
 --     local cluster
---     setup(function() cluster = EC.start() end)
---     teardown(function() if cluster then cluster:stop() end end)
+--     lazy_setup(function() cluster = EC.start() end)
+--     lazy_teardown(function() if cluster then cluster:stop() end end)
+--     before_each(function() cluster:heal() end) -- every member up again
 --     it("...", function()
 --       cluster:pause(2)
 --       finally(function() cluster:resume(2) end)  -- undo it even on failure
@@ -62,11 +65,13 @@ local function trim(s)
   return (s:gsub("^%s+", ""):gsub("%s+$", ""))
 end
 
+-- Wall seconds with fractions (os.time() has whole seconds only; a
+-- bounded wait, not a measure of speed).
 local function now()
-  -- wall seconds with fractions; os.time() has whole seconds only
   local s = H.sh("date +%s.%N")
   return tonumber(s:match("[%d%.]+")) or os.time()
 end
+EC.now = now
 
 local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 local B64_INDEX = {}
@@ -418,6 +423,34 @@ function Cluster:restart(i, wait)
   error(err, 2)
 end
 
+-- Every member up again: paused ones resumed, dead ones restarted; then
+-- wait until all answer.
+function Cluster:heal()
+  for i, m in ipairs(self.members) do
+    if m.paused then self:resume(i) end
+    if not self:running(i) then
+      self:kill(i)
+      spawn(self, i)
+    end
+  end
+  self:wait_healthy()
+end
+
+-- The number of the member that is the leader now, or nil.
+function Cluster:leader()
+  local out, ok = self:etcdctl("endpoint status -w json", { timeout = 2 })
+  if not ok then return nil end
+  for i = 1, #self.members do
+    local port = self.members[i].client_port
+    local entry = out:match('"Endpoint":"[^"]*:' .. port .. '"(.-)"raftAppliedIndex"')
+    if entry then
+      local id, leader = entry:match('"member_id":(%d+).-"leader":(%d+)')
+      if id and id == leader then return i end
+    end
+  end
+  return nil
+end
+
 -- Stop every member (SIGKILL) and remove the data; safe to call again.
 function Cluster:stop()
   if self.stopped then return end
@@ -511,6 +544,64 @@ function EC.start(opts)
     c:stop()
   end
   error(last, 2)
+end
+
+---------------------------------------------------------------------------
+-- Client processes (spec/support/etcd_child.lua)
+---------------------------------------------------------------------------
+
+-- The value the writer child puts at PREFIX..i: small ones, and every 7th
+-- one above compress_min.
+function EC.writer_value(prefix, i)
+  local size = (i % 7 == 0) and 6000 or 40
+  return prefix .. i .. " " .. H.text_bytes(size, i)
+end
+
+-- Start spec/support/etcd_child.lua with args (strings) in the background,
+-- its stdout and stderr to outfile; env: shell assignments put before it.
+-- Returns its pid.
+function EC.spawn_child(args, outfile, env)
+  local parts = {}
+  for i, a in ipairs(args) do parts[i] = H.q(a) end
+  local cmd = (env or "") .. H.script("etcd_child") .. " " .. concat(parts, " ") ..
+              " </dev/null >" .. H.q(outfile) .. " 2>&1 & echo $!"
+  local pid = H.sh(cmd):match("%d+")
+  assert(pid, "etcd_cluster: could not start a child")
+  return pid
+end
+
+-- The lines of a file (a child's output so far; only whole lines).
+function EC.lines(path)
+  local t = {}
+  for l in (H.read_file(path) or ""):gmatch("([^\n]*)\n") do t[#t + 1] = l end
+  return t
+end
+
+-- Wait until pred(lines of path) is true, at most timeout seconds (default
+-- 60); raises with the file's end when the time is up, or when pid is given
+-- and has exited before pred held.
+function EC.wait_for(path, pred, timeout, pid)
+  local deadline = now() + (timeout or 60)
+  while true do
+    local lines = EC.lines(path)
+    if pred(lines) then return lines end
+    if pid and not alive(pid) then
+      lines = EC.lines(path)
+      if pred(lines) then return lines end
+      error("etcd_cluster: child " .. pid .. " exited; its output ends:\n" ..
+            (H.read_file(path) or ""):sub(-1500), 2)
+    end
+    if now() > deadline then
+      error("etcd_cluster: gave up waiting; output ends:\n" ..
+            (H.read_file(path) or ""):sub(-1500), 2)
+    end
+    H.sleep(0.05)
+  end
+end
+
+-- Kill a child process (SIGKILL) if it still runs.
+function EC.kill_child(pid)
+  if pid then H.run("kill -9 " .. pid .. " 2>/dev/null") end
 end
 
 -- An etcd:// URL on a loopback port nothing listens on.
