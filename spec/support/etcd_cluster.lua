@@ -200,8 +200,8 @@ end
 
 -- Kill the members of clusters whose owner process is gone, remove their
 -- data. Clusters of live owners (other runs) are left alone.
-function EC.reap_leftovers()
-  local dirs = H.sh("ls -d " .. H.q(TMP) .. "/" .. PREFIX .. "* 2>/dev/null")
+function EC.reap_leftovers(tmp)
+  local dirs = H.sh("ls -d " .. H.q(tmp or TMP) .. "/" .. PREFIX .. "* 2>/dev/null")
   for dir in dirs:gmatch("[^\n]+") do
     local owner = trim(H.read_file(dir .. "/owner") or "")
     if owner:match("^%d+$") and not alive(owner) then
@@ -423,6 +423,18 @@ function Cluster:restart(i, wait)
   error(err, 2)
 end
 
+-- etcdctl args, again up to 5 times while it fails (a request made during
+-- an election may fail although the cluster has quorum).
+local function retried(c, args)
+  local out, ok
+  for _ = 1, 5 do
+    out, ok = c:etcdctl(args)
+    if ok then break end
+    H.sleep(0.2)
+  end
+  return out, ok
+end
+
 -- Every member up again: paused ones resumed, dead ones restarted; then
 -- wait until all answer.
 function Cluster:heal()
@@ -434,6 +446,17 @@ function Cluster:heal()
     end
   end
   self:wait_healthy()
+end
+
+-- Drop the cluster's history (compact to the newest revision) and give
+-- the space back (defragment every member): for long runs like the bench.
+function Cluster:compact()
+  local out, ok = retried(self, "get -w json --limit 1 -- /")
+  local rev = ok and out:match('"revision":(%d+)')
+  if not rev then return false end
+  local _, c_ok = self:etcdctl("compact --physical " .. rev, { timeout = 30 })
+  local _, d_ok = self:etcdctl("defrag --cluster", { timeout = 60 })
+  return c_ok and d_ok
 end
 
 -- The number of the member that is the leader now, or nil.
@@ -459,18 +482,6 @@ function Cluster:stop()
     pcall(self.kill, self, i)
   end
   H.run("rm -rf " .. H.q(self.dir))
-end
-
--- etcdctl args, again up to 5 times while it fails (a request made during
--- an election may fail although the cluster has quorum).
-local function retried(c, args)
-  local out, ok
-  for _ = 1, 5 do
-    out, ok = c:etcdctl(args)
-    if ok then break end
-    H.sleep(0.2)
-  end
-  return out, ok
 end
 
 -- The etcd value at key (any bytes), or nil when there is none.
@@ -509,16 +520,18 @@ function Cluster:keys_raw(prefix)
 end
 
 -- Start a cluster. opts: size (default 3), flags (extra etcd arguments,
--- e.g. { "--max-txn-ops", "16" }), quota (backend bytes, default 128 MiB).
+-- e.g. { "--max-txn-ops", "16" }), quota (backend bytes, default 128 MiB),
+-- tmp (the directory to put the cluster's under, default $TMPDIR or /tmp).
 function EC.start(opts)
   opts = opts or {}
   local why = EC.why_not()
   if why then error("etcd_cluster: " .. why, 2) end
-  EC.reap_leftovers()
+  EC.reap_leftovers(TMP)
+  if opts.tmp then EC.reap_leftovers(opts.tmp) end
   local size = opts.size or 3
   local last
   for _ = 1, 3 do -- a port taken between the choice and the bind: again
-    local dir = trim(H.sh("mktemp -d " .. H.q(TMP .. "/" .. PREFIX .. "XXXXXX")))
+    local dir = trim(H.sh("mktemp -d " .. H.q((opts.tmp or TMP) .. "/" .. PREFIX .. "XXXXXX")))
     assert(dir ~= "" and H.is_dir(dir), "etcd_cluster: mktemp -d failed")
     local owner = H.pid() or "1"
     H.write_file(dir .. "/owner", owner .. "\n")
