@@ -108,7 +108,7 @@ build-asan/%/okofdb/core.so: $(CORE_SRC) $(BIND_SRC) $(CORE_HDR) $(BIND_HDR)
 	$(CC) $(ALL_CFLAGS) $(SAN) $$($(PKG_CONFIG) --cflags $(call pc_name,$*)) -shared -o $@ \
 	  $(CORE_SRC) $(BIND_SRC) $(SNAPPY_LIBS) -lm
 
-test: lint docs ctest example spec-all asan faults rock hosts fuzz reliability valgrind bench-smoke
+test: lint docs ctest example spec-all asan faults rock hosts fuzz reliability valgrind bench-smoke etcd
 
 # A short run of the benchmark, to keep it working (it asserts no speed).
 bench-smoke: $(SO)
@@ -210,7 +210,7 @@ valgrind: $(SO) $(CTEST)
 	$(SPEC_ENV) valgrind --error-exitcode=99 --leak-check=full --trace-children=no \
 	  $(LUA) $(BUSTED) --exclude-pattern=faults_spec --exclude-tags=slow,gcstress,etcd spec
 
-lint:
+lint: etcd-lint
 	$(LUAROCKS) lint okofdb-scm-1.rockspec
 	cppcheck --error-exitcode=1 --enable=warning,portability --std=c99 -q \
 	  --suppress=missingIncludeSystem -Ic $(CORE_SRC)
@@ -262,3 +262,4 @@ bench: $(SO) $(if $(shell command -v luajit 2>/dev/null),build/luajit/okofdb/cor
 
 # libFuzzer targets: the value decoder and the key codec (FUZZ_SECONDS each).
 include fuzz/fuzz.mk
+include c/etcd/etcd.mk

@@ -1,6 +1,8 @@
 /* lua_args.c -- checking arguments and making results for the binding. */
+#include <math.h>
 #include <string.h>
 
+#include "lua_codec.h"
 #include "lua_okofdb.h"
 
 /* The function's name is given, not guessed, so messages are right
@@ -128,4 +130,48 @@ int okof__l_fail(lua_State *L, int rc, const char *op, const char *dir,
     luaL_pushresult(&b);
     lua_pushstring(L, detail != NULL ? "EDECODE" : okof_errname(rc));
     return 3;
+}
+
+/* ---- options of open shared by every kind of store ---------------------- */
+
+void okof__l_opt_error(lua_State *L, const char *name, const char *want)
+{
+    const char *msg = lua_pushfstring(L, "option '%s' must be %s", name, want);
+    okof__l_argerror(L, 2, "open", "opts", msg);
+}
+
+void okof__l_opt_compress_min(lua_State *L, size_t *compress_min)
+{
+    lua_Number n;
+    if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1)) {
+        *compress_min = OKOF_NO_COMPRESS;
+        return;
+    }
+    n = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : -1;
+    if (!(n >= 0 && floor(n) == n)) /* NaN fails too */
+        okof__l_opt_error(L, "compress_min", "a non-negative integer or false");
+    /* Beyond any value's size, even math.huge, is the same as never. */
+    *compress_min = n >= 1e18 ? OKOF_NO_COMPRESS : (size_t)n;
+}
+
+static int has_function(lua_State *L, int idx, const char *name)
+{
+    int ok;
+    lua_getfield(L, idx, name);
+    ok = lua_type(L, -1) == LUA_TFUNCTION;
+    lua_pop(L, 1);
+    return ok;
+}
+
+int okof__l_opt_codec(lua_State *L)
+{
+    int idx = lua_gettop(L);
+    if (lua_type(L, idx) == LUA_TBOOLEAN && !lua_toboolean(L, idx))
+        return CODEC_NONE;
+    if (!lua_istable(L, idx) || !has_function(L, idx, "encode") ||
+        !has_function(L, idx, "decode"))
+        okof__l_opt_error(L, "codec", "a table with encode and decode functions");
+    lua_pushvalue(L, idx);
+    lua_replace(L, 3);
+    return okof__codec_is_builtin(L, 3) ? CODEC_BUILTIN : CODEC_CUSTOM;
 }

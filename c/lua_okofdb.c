@@ -3,7 +3,6 @@
  * and the handle's metatable. The methods live in lua_ops.c and
  * lua_iter.c, values and codecs in lua_values.c and lua_codec.c.
  */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,12 +23,6 @@ struct opts {
     int codec; /* CODEC_*; the codec table itself is at stack index 3 */
 };
 
-static void opt_error(lua_State *L, const char *name, const char *want)
-{
-    const char *msg = lua_pushfstring(L, "option '%s' must be %s", name, want);
-    okof__l_argerror(L, 2, "open", "opts", msg);
-}
-
 static void opt_flag(struct opts *o, unsigned flag, int on)
 {
     if (on)
@@ -41,7 +34,7 @@ static void opt_flag(struct opts *o, unsigned flag, int on)
 static void opt_create(lua_State *L, struct opts *o)
 {
     if (lua_type(L, -1) != LUA_TBOOLEAN)
-        opt_error(L, "create", "a boolean");
+        okof__l_opt_error(L, "create", "a boolean");
     opt_flag(o, OKOF_CREATE, lua_toboolean(L, -1));
 }
 
@@ -54,47 +47,18 @@ static void opt_sync(lua_State *L, struct opts *o)
         if (strcmp(s, modes[i]) == 0)
             break;
     if (modes[i] == NULL)
-        opt_error(L, "sync", "\"full\" or \"none\"");
+        okof__l_opt_error(L, "sync", "\"full\" or \"none\"");
     opt_flag(o, OKOF_SYNC, i == 1);
 }
 
 static void opt_compress_min(lua_State *L, struct opts *o)
 {
-    lua_Number n;
-    if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1)) {
-        o->compress_min = OKOF_NO_COMPRESS;
-        return;
-    }
-    n = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : -1;
-    if (!(n >= 0 && floor(n) == n)) /* NaN fails too */
-        opt_error(L, "compress_min", "a non-negative integer or false");
-    /* Beyond any value's size, even math.huge, is the same as never. */
-    o->compress_min = n >= 1e18 ? OKOF_NO_COMPRESS : (size_t)n;
+    okof__l_opt_compress_min(L, &o->compress_min);
 }
 
-static int has_function(lua_State *L, int idx, const char *name)
-{
-    int ok;
-    lua_getfield(L, idx, name);
-    ok = lua_type(L, -1) == LUA_TFUNCTION;
-    lua_pop(L, 1);
-    return ok;
-}
-
-/* A codec: false, or any table with encode and decode functions. */
 static void opt_codec(lua_State *L, struct opts *o)
 {
-    int idx = lua_gettop(L);
-    if (lua_type(L, idx) == LUA_TBOOLEAN && !lua_toboolean(L, idx)) {
-        o->codec = CODEC_NONE;
-        return;
-    }
-    if (!lua_istable(L, idx) || !has_function(L, idx, "encode") ||
-        !has_function(L, idx, "decode"))
-        opt_error(L, "codec", "a table with encode and decode functions");
-    o->codec = okof__codec_is_builtin(L, idx) ? CODEC_BUILTIN : CODEC_CUSTOM;
-    lua_pushvalue(L, idx);
-    lua_replace(L, 3);
+    o->codec = okof__l_opt_codec(L);
 }
 
 typedef void (*opt_fn)(lua_State *L, struct opts *o);

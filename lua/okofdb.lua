@@ -40,9 +40,27 @@
 -- for key, value in db:each() do print(key, value) end
 local core = require("okofdb.core")
 
+-- A store on etcd is the plug-in okofdb.etcd (the okofdb-etcd rock),
+-- loaded on its first use.
+local function open_etcd(url, opts)
+  local ok, etcd = pcall(require, "okofdb.etcd")
+  if not ok then
+    error("okofdb.open: an etcd:// store needs the okofdb-etcd rock (luarocks install okofdb-etcd): "
+      .. tostring(etcd), 2)
+  end
+  return etcd.open(url, opts)
+end
+
+local function open(where, opts)
+  if type(where) == "string" and where:sub(1, 7) == "etcd://" then
+    return open_etcd(where, opts)
+  end
+  return core.open(where, opts)
+end
+
 local M = {
   _VERSION = core._VERSION,
-  open = core.open,
+  open = open,
   codec = core.codec,
 }
 

@@ -1,0 +1,60 @@
+# The store on etcd: the plug-in okofdb.etcd (build/okofdb/etcd.so, and
+# build/<lua>/okofdb/etcd.so for the other Luas), its specs on a real
+# 3-member cluster (make etcd), sanitized (make etcd-asan), and its C API
+# under valgrind (make etcd-valgrind). Included by the Makefile.
+ETCD_SRC  = c/etcd/okof_etcd.c c/etcd/okof_etcd_iter.c c/etcd/okof_etcd_proto.c \
+            c/etcd/okof_etcd_curl.c
+ETCD_HDR  = c/etcd/okof_etcd.h c/etcd/okof_etcd_int.h c/etcd/okof_etcd_proto.h
+# The shared binding: arguments, codecs, values, put_many's items.
+ETCD_BIND = c/etcd/lua_etcd.c c/lua_args.c c/lua_codec.c c/lua_values.c c/lua_ops.c
+ETCD_LIBS ?= $(shell $(PKG_CONFIG) --libs libcurl libcjson 2>/dev/null || echo -lcurl -lcjson)
+ETCD_CFLAGS = -Ic/etcd $(shell $(PKG_CONFIG) --cflags libcurl libcjson 2>/dev/null)
+ETCD_ALL  = $(CORE_SRC) $(CORE_HDR) $(ETCD_SRC) $(ETCD_HDR) $(ETCD_BIND) $(BIND_HDR)
+ETCD_SO   = build/okofdb/etcd.so
+ETCD_CTEST = build/okof_etcd_test
+ETCD_LUAS = $(LUA) $(filter luajit,$(HAVE_LUAS))
+# luajit's module lives in build/luajit, $(LUA)'s in build
+etcd_dir  = $(if $(filter $(LUA),$(1)),$(2),$(2)/$(1))
+
+.PHONY: etcd etcd-asan etcd-valgrind etcd-lint
+
+$(ETCD_SO): $(ETCD_ALL)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ETCD_CFLAGS) $(LUA_CFLAGS) -shared -o $@ $(ETCD_SRC) \
+	  $(ETCD_BIND) $(CORE_SRC) $(ETCD_LIBS) $(SNAPPY_LIBS) -lm
+
+build/%/okofdb/etcd.so: $(ETCD_ALL)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ETCD_CFLAGS) $$($(PKG_CONFIG) --cflags $(call pc_name,$*)) \
+	  -shared -o $@ $(ETCD_SRC) $(ETCD_BIND) $(CORE_SRC) $(ETCD_LIBS) $(SNAPPY_LIBS) -lm
+
+build-asan/okofdb/etcd.so: $(ETCD_ALL)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN) $(ETCD_CFLAGS) $(LUA_CFLAGS) -shared -o $@ $(ETCD_SRC) \
+	  $(ETCD_BIND) $(CORE_SRC) $(ETCD_LIBS) $(SNAPPY_LIBS) -lm
+
+$(ETCD_CTEST): spec/etcd/okof_etcd_test.c $(CORE_SRC) $(CORE_HDR) $(ETCD_SRC) $(ETCD_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ETCD_CFLAGS) -o $@ spec/etcd/okof_etcd_test.c $(ETCD_SRC) \
+	  $(CORE_SRC) $(ETCD_LIBS) $(SNAPPY_LIBS)
+
+# The specs of spec/etcd start their own cluster (etcd 3.4 on free
+# loopback ports, in a temporary directory) and always stop it.
+etcd: $(ETCD_SO) $(SO) $(if $(filter luajit,$(HAVE_LUAS)),build/luajit/okofdb/etcd.so build/luajit/okofdb/core.so)
+	@set -e; for l in $(ETCD_LUAS); do \
+	  d=$(call etcd_dir,$$l,build); [ $$l = luajit ] && d=build/luajit; \
+	  echo "== etcd specs under $$l"; \
+	  LUA_PATH='$(SPEC_PATH)' LUA_CPATH="$$d/?.so;;" OKOF_LUA=$$l \
+	    $$l $(BUSTED) spec/etcd; \
+	done
+
+etcd-asan: build-asan/okofdb/etcd.so $(ASAN_SO)
+	LUA_PATH='$(SPEC_PATH)' LUA_CPATH='build-asan/?.so;;' OKOF_LUA=$(LUA) $(ASAN_ENV) \
+	  $(LUA) $(BUSTED) spec/etcd
+
+etcd-valgrind: $(ETCD_CTEST)
+	spec/etcd/run_ctest.sh valgrind --error-exitcode=99 --leak-check=full $(ETCD_CTEST)
+
+etcd-lint:
+	cppcheck --error-exitcode=1 --enable=warning,portability --std=c99 -q \
+	  --suppress=missingIncludeSystem -Ic -Ic/etcd $(LUA_CFLAGS) $(ETCD_SRC) c/etcd/lua_etcd.c

@@ -1,0 +1,122 @@
+/* okof_etcd_iter.c -- walks over a store on etcd: the prefix's range read
+ * in pages sorted by key, every page at the revision of the first. */
+#include "okof_etcd_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { PAGE = 100 };
+
+struct okof_etcd_iter {
+    okof_etcd_t *h;
+    okof__ebuf from;   /* the next page's first etcd key */
+    okof__ebuf end;    /* the range's end */
+    long long rev;     /* the snapshot's revision; 0 before the first page */
+    int values, last;  /* last: this page ends the range */
+    okof__erange page;
+    size_t pos;        /* the next of page's keys */
+    unsigned char *val; /* the current value, when not in the page */
+};
+
+int okof_etcd_iter_open(okof_etcd_t *h, const void *prefix, size_t plen,
+                        int values, okof_etcd_iter_t **itp)
+{
+    okof_etcd_iter_t *it = (okof_etcd_iter_t *)calloc(1, sizeof *it);
+    int rc = it ? okof__etcd_key(h, prefix, plen, &it->from) : -ENOMEM;
+    if (rc == 0 && okof__ebuf_add(&it->end, it->from.p, it->from.n))
+        rc = -ENOMEM;
+    if (rc) {
+        okof_etcd_iter_close(it);
+        return rc;
+    }
+    it->end.n = okof__ep_prefix_end(it->from.p, it->from.n, it->end.p);
+    it->h = h;
+    it->values = values;
+    *itp = it;
+    return 0;
+}
+
+void okof_etcd_iter_close(okof_etcd_iter_t *it)
+{
+    if (it == NULL)
+        return;
+    okof__ebuf_free(&it->from);
+    okof__ebuf_free(&it->end);
+    okof__ep_range_free(&it->page);
+    free(it->val);
+    free(it);
+}
+
+/* Read the next page; the one after it starts just after its last key. */
+static int next_page(okof_etcd_iter_t *it)
+{
+    okof__ebuf reply = {0};
+    okof__ekv kv = {0};
+    okof__ebuf *lastkey;
+    int rc;
+    okof__ep_range_free(&it->page);
+    it->pos = 0;
+    kv.key = it->from.p;
+    kv.klen = it->from.n;
+    rc = okof__etcd_call(it->h, OKOF__EP_RANGE,
+                         okof__ep_range(&kv, it->end.p, it->end.n, PAGE, it->rev,
+                                        !it->values),
+                         OKOF__ETX_IDEMPOTENT, &reply);
+    if (rc == 0)
+        rc = okof__ep_range_reply(reply.p, reply.n, &it->page);
+    okof__ebuf_free(&reply);
+    if (rc)
+        return rc;
+    if (it->rev == 0)
+        it->rev = it->page.rev;
+    it->last = !it->page.more || it->page.n == 0;
+    if (it->page.n == 0)
+        return 0;
+    lastkey = &it->page.kvs[2 * (it->page.n - 1)];
+    it->from.n = 0;
+    if (okof__ebuf_add(&it->from, lastkey->p, lastkey->n) ||
+        okof__ebuf_add(&it->from, "", 1))
+        return -ENOMEM;
+    return 0;
+}
+
+int okof_etcd_iter_next(okof_etcd_iter_t *it, const char **key, size_t *klen,
+                        const void **val, size_t *vlen, int *vrc)
+{
+    okof__ebuf *k;
+    unsigned char *out = NULL;
+    size_t olen = 0;
+    int rc, fresh = 0;
+    free(it->val);
+    it->val = NULL;
+    for (;;) {
+        while (it->pos == it->page.n) {
+            if (it->last && it->rev != 0)
+                return OKOF_NOTFOUND;
+            if ((rc = next_page(it)) != 0)
+                return rc;
+        }
+        k = &it->page.kvs[2 * it->pos];
+        if (k->n < it->h->plen || memcmp(k->p, it->h->prefix, it->h->plen) != 0)
+            return -EPROTO; /* a key outside the range asked for */
+        if (okof_key_check(k->p + it->h->plen, k->n - it->h->plen) == 0)
+            break;
+        it->pos++; /* not a key of the store: "/PATH/" alone, too long */
+    }
+    *key = (const char *)k->p + it->h->plen;
+    *klen = k->n - it->h->plen;
+    if (it->values) {
+        rc = okof__etcd_decode(&it->page.kvs[2 * it->pos + 1], &out, &olen, &fresh);
+        if (fresh)
+            it->val = out;
+        if (val != NULL)
+            *val = rc ? NULL : out;
+        if (vlen != NULL)
+            *vlen = rc ? 0 : olen;
+        if (vrc != NULL)
+            *vrc = rc;
+    }
+    it->pos++;
+    return 0;
+}
