@@ -132,18 +132,10 @@ hosts: build/luajit/okofdb/core.so
 	examples/nvim/test.sh
 	examples/embed/test.sh
 
-# The specs of stores on etcd under Lua 5.4 and LuaJIT: each spec file
-# starts a 3-member cluster on free loopback ports (spec/support/
-# etcd_cluster.lua; Debian packages etcd-server and etcd-client) and stops
-# it at its end; skipped, as pending, when etcd is not installed.
-ETCD_LUAS = $(LUA) $(filter luajit,$(HAVE_LUAS))
-etcd-specs: $(SO) $(if $(filter luajit,$(HAVE_LUAS)),build/luajit/okofdb/core.so)
-	@set -e; for l in $(ETCD_LUAS); do \
-	  d=build; [ $$l = luajit ] && d=build/luajit; \
-	  echo "== etcd specs under $$l"; \
-	  LUA_PATH='$(SPEC_PATH)' LUA_CPATH="$$d/?.so;;" OKOF_LUA=$$l \
-	    $$l $(BUSTED) spec/etcd; \
-	done
+# make etcd-specs: the same as make etcd (c/etcd/etcd.mk): every spec of
+# spec/etcd under Lua 5.4 and LuaJIT, each spec file on a 3-member cluster
+# of its own (Debian packages etcd-server and etcd-client).
+etcd-specs: etcd
 
 # The plain-C driver of the core, normal and sanitized.
 ctest: $(CTEST) $(ASAN_CTEST)

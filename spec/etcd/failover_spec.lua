@@ -119,6 +119,52 @@ describe("okofdb on etcd: failures #etcd", function()
     end)
   end)
 
+  describe("a walk", function()
+    local function fill(db, n)
+      local items = {}
+      for i = 1, n do items[string.format("k%04d", i)] = "v" .. i end
+      assert.is_true(db:put_many(items))
+    end
+
+    it("goes on at its revision when its member dies between pages", function()
+      local db = assert(okofdb.open(cluster:url("walk/kill", { 1, 2, 3 })))
+      fill(db, 250) -- three pages
+      local seen, first = {}, true
+      for k, v in db:each() do
+        seen[#seen + 1] = k
+        assert.are.equal("v" .. tonumber(k:sub(2)), v)
+        if first then
+          first = false
+          cluster:kill(1) -- the member the walk began on
+          -- later writes are not in the walk's snapshot
+          assert.is_true(db:put("k9999", "late"))
+          assert.is_true(db:del("k0250"))
+        end
+      end
+      assert.are.equal(250, #seen)
+      for i = 1, 250 do assert.are.equal(string.format("k%04d", i), seen[i]) end
+      db:close()
+    end)
+
+    it("raises when its revision is compacted away", function()
+      local db = assert(okofdb.open(cluster:url("walk/compact")))
+      fill(db, 250)
+      local n = 0
+      local ok, err = pcall(function()
+        for _ in db:keys() do
+          n = n + 1
+          if n == 1 then
+            assert.is_true(db:put("k9999", "newer revision"))
+            assert.is_true(cluster:compact())
+          end
+        end
+      end)
+      assert.is_false(ok, "the walk saw " .. n .. " keys")
+      assert.is_truthy(tostring(err):find("compact", 1, true), tostring(err))
+      db:close()
+    end)
+  end)
+
   describe("no quorum", function()
     local function no_quorum(how)
       local db = assert(okofdb.open(cluster:url("nq/" .. how), { timeout = 1 }))
@@ -137,6 +183,9 @@ describe("okofdb on etcd: failures #etcd", function()
         assert.is_string(r[2], name)
         assert.is_truthy(NO_QUORUM[r[3]], name .. ": " .. tostring(r[3]) .. " " .. tostring(r[2]))
         assert.is_true(secs < 3, string.format("%s took %.1f s with timeout 1", name, secs))
+        if r[3] == "ETIMEDOUT" and name ~= "get" then
+          assert.is_truthy(r[2]:find("unknown", 1, true), name .. ": " .. r[2])
+        end
       end
       -- a walk that cannot go on raises
       local ok = pcall(function() for _ in db:keys() do end end)

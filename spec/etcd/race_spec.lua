@@ -95,6 +95,9 @@ describe("okofdb on etcd: races #etcd", function()
     for c = 1, PROCS do assert.are.equal(#keys + 2, #results[c]) end
     db:close()
     RL.add("etcd.race.keys", #keys)
+    local distinct = {}
+    for _, w in pairs(won) do distinct[w[1]] = true end
+    RL.set("etcd.race.distinct_winners", H.count(distinct))
   end)
 
   it("8 processes add the same keys in different orders: one wins each", function()
