@@ -85,6 +85,27 @@ describe("okofdb on etcd: layout #etcd", function()
     db:close()
   end)
 
+  -- A reply's buffer filled to exactly its size: every power of two from
+  -- 256 bytes on is a size a reader's growing buffer passes through.
+  it("reads values whose stored bytes are a power of two long", function()
+    local db = assert(okofdb.open(cluster:url("lay/pow2"), { compress_min = false }))
+    local overhead = #H.okof_file(0, H.raw_chunk(""))
+    local size = 256
+    while size <= 65536 do
+      for d = -2, 2 do
+        local v = H.random_bytes(size + d - overhead, size + d)
+        local k = "v" .. (size + d)
+        assert.is_true(db:put(k, v))
+        assert.are.equal(size + d, #cluster:get_raw("/lay/pow2/" .. k))
+        assert.are.equal(v, db:get(k), k)
+      end
+      size = size * 2
+    end
+    local _, n = H.collect_each(db)
+    assert.are.equal(45, n)
+    db:close()
+  end)
+
   it("del removes the etcd key; sweep finds nothing to do", function()
     local db = assert(okofdb.open(cluster:url("lay/del")))
     assert.is_true(db:put("k", "v"))
