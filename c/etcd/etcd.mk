@@ -40,7 +40,9 @@ $(ETCD_CTEST): spec/etcd/okof_etcd_test.c $(CORE_SRC) $(CORE_HDR) $(ETCD_SRC) $(
 
 # The specs of spec/etcd start their own cluster (etcd 3.4 on free
 # loopback ports, in a temporary directory) and always stop it.
-etcd: $(ETCD_SO) $(SO) $(if $(filter luajit,$(HAVE_LUAS)),build/luajit/okofdb/etcd.so build/luajit/okofdb/core.so)
+etcd: $(ETCD_CTEST) $(ETCD_SO) $(SO) $(if $(filter luajit,$(HAVE_LUAS)),build/luajit/okofdb/etcd.so build/luajit/okofdb/core.so)
+	$(ETCD_CTEST)
+	$(LUA) spec/etcd/with_cluster.lua $(ETCD_CTEST)
 	@set -e; for l in $(ETCD_LUAS); do \
 	  d=$(call etcd_dir,$$l,build); [ $$l = luajit ] && d=build/luajit; \
 	  echo "== etcd specs under $$l"; \
@@ -53,7 +55,8 @@ etcd-asan: build-asan/okofdb/etcd.so $(ASAN_SO)
 	  $(LUA) $(BUSTED) spec/etcd
 
 etcd-valgrind: $(ETCD_CTEST)
-	spec/etcd/run_ctest.sh valgrind --error-exitcode=99 --leak-check=full $(ETCD_CTEST)
+	$(LUA) spec/etcd/with_cluster.lua valgrind --error-exitcode=99 --leak-check=full \
+	  --trace-children=yes $(ETCD_CTEST)
 
 etcd-lint:
 	cppcheck --error-exitcode=1 --enable=warning,portability --std=c99 -q \
