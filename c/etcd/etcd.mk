@@ -16,7 +16,7 @@ ETCD_LUAS = $(LUA) $(filter luajit,$(HAVE_LUAS))
 # luajit's module lives in build/luajit, $(LUA)'s in build
 etcd_dir  = $(if $(filter $(LUA),$(1)),$(2),$(2)/$(1))
 
-.PHONY: etcd etcd-asan etcd-valgrind etcd-lint
+.PHONY: etcd etcd-asan etcd-valgrind etcd-lint etcd-rock
 
 $(ETCD_SO): $(ETCD_ALL)
 	@mkdir -p $(@D)
@@ -61,3 +61,16 @@ etcd-valgrind: $(ETCD_CTEST)
 etcd-lint:
 	cppcheck --error-exitcode=1 --enable=warning,portability --std=c99 -q \
 	  --suppress=missingIncludeSystem -Ic -Ic/etcd $(LUA_CFLAGS) $(ETCD_SRC) c/etcd/lua_etcd.c
+
+# The rock okofdb-etcd: lint it, install it with okofdb into a private
+# tree, run the etcd specs against what was installed.
+ETCD_ROCKTREE = build/rocktree-etcd
+etcd-rock:
+	$(LUAROCKS) lint okofdb-etcd-scm-1.rockspec
+	rm -rf $(ETCD_ROCKTREE)
+	$(LUAROCKS) --lua-version $(LUA_VERSION) --tree $(ETCD_ROCKTREE) make --no-doc okofdb-scm-1.rockspec
+	$(LUAROCKS) --lua-version $(LUA_VERSION) --tree $(ETCD_ROCKTREE) make --no-doc okofdb-etcd-scm-1.rockspec
+	rm -rf okofdb c/*.o c/etcd/*.o
+	LUA_PATH='$(ETCD_ROCKTREE)/share/lua/$(LUA_VERSION)/?.lua;spec/?.lua;;' \
+	LUA_CPATH='$(ETCD_ROCKTREE)/lib/lua/$(LUA_VERSION)/?.so;;' OKOF_LUA=$(LUA) \
+	  $(LUA) $(BUSTED) spec/etcd

@@ -48,6 +48,16 @@ describe("okofdb on etcd", function()
       assert.is_true(db:close())
     end)
 
+    it("names the okofdb-etcd rock when the plug-in is missing", function()
+      local saved = { package.loaded["okofdb.etcd"], package.path, package.cpath }
+      package.loaded["okofdb.etcd"], package.path, package.cpath = nil, "", ""
+      local ok, err = pcall(okofdb.open, cluster:url("x"))
+      package.loaded["okofdb.etcd"], package.path, package.cpath = saved[1], saved[2], saved[3]
+      assert.is_false(ok)
+      assert.is_true(H.contains(err, "needs the okofdb-etcd rock"), err)
+      assert.is_true(H.contains(err, "okofdb.etcd"), err)
+    end)
+
     it("contacts no member: a URL of members that are down opens", function()
       local db = assert(okofdb.open("etcd://127.0.0.1:1/x"))
       db:close()
