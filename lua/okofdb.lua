@@ -42,20 +42,28 @@ local core = require("okofdb.core")
 
 -- A store on etcd is the plug-in okofdb.etcd (the okofdb-etcd rock),
 -- loaded on its first use.
-local function open_etcd(url, opts)
+local function etcd_open()
   local ok, etcd = pcall(require, "okofdb.etcd")
   if not ok then
     error("okofdb.open: an etcd:// store needs the okofdb-etcd rock (luarocks install okofdb-etcd): "
-      .. tostring(etcd), 2)
+      .. tostring(etcd), 3)
   end
-  return etcd.open(url, opts)
+  return etcd.open
+end
+
+-- The errors of open are raised as its C function words them, with no
+-- position in this file.
+local function reraise(ok, ...)
+  if not ok then error((...), 0) end
+  return ...
 end
 
 local function open(where, opts)
+  local f = core.open
   if type(where) == "string" and where:sub(1, 7) == "etcd://" then
-    return open_etcd(where, opts)
+    f = etcd_open()
   end
-  return core.open(where, opts)
+  return reraise(pcall(f, where, opts))
 end
 
 local M = {

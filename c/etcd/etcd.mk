@@ -16,7 +16,7 @@ ETCD_LUAS = $(LUA) $(filter luajit,$(HAVE_LUAS))
 # luajit's module lives in build/luajit, $(LUA)'s in build
 etcd_dir  = $(if $(filter $(LUA),$(1)),$(2),$(2)/$(1))
 
-.PHONY: etcd etcd-asan etcd-valgrind etcd-lint
+.PHONY: etcd etcd-asan etcd-valgrind etcd-lint etcd-rock
 
 $(ETCD_SO): $(ETCD_ALL)
 	@mkdir -p $(@D)
@@ -40,7 +40,9 @@ $(ETCD_CTEST): spec/etcd/okof_etcd_test.c $(CORE_SRC) $(CORE_HDR) $(ETCD_SRC) $(
 
 # The specs of spec/etcd start their own cluster (etcd 3.4 on free
 # loopback ports, in a temporary directory) and always stop it.
-etcd: $(ETCD_SO) $(SO) $(if $(filter luajit,$(HAVE_LUAS)),build/luajit/okofdb/etcd.so build/luajit/okofdb/core.so)
+etcd: $(ETCD_CTEST) $(ETCD_SO) $(SO) $(if $(filter luajit,$(HAVE_LUAS)),build/luajit/okofdb/etcd.so build/luajit/okofdb/core.so)
+	$(ETCD_CTEST)
+	$(LUA) spec/etcd/with_cluster.lua $(ETCD_CTEST)
 	@set -e; for l in $(ETCD_LUAS); do \
 	  d=$(call etcd_dir,$$l,build); [ $$l = luajit ] && d=build/luajit; \
 	  echo "== etcd specs under $$l"; \
@@ -53,8 +55,22 @@ etcd-asan: build-asan/okofdb/etcd.so $(ASAN_SO)
 	  $(LUA) $(BUSTED) spec/etcd
 
 etcd-valgrind: $(ETCD_CTEST)
-	spec/etcd/run_ctest.sh valgrind --error-exitcode=99 --leak-check=full $(ETCD_CTEST)
+	$(LUA) spec/etcd/with_cluster.lua valgrind --error-exitcode=99 --leak-check=full \
+	  --trace-children=yes $(ETCD_CTEST)
 
 etcd-lint:
 	cppcheck --error-exitcode=1 --enable=warning,portability --std=c99 -q \
 	  --suppress=missingIncludeSystem -Ic -Ic/etcd $(LUA_CFLAGS) $(ETCD_SRC) c/etcd/lua_etcd.c
+
+# The rock okofdb-etcd: lint it, install it with okofdb into a private
+# tree, run the etcd specs against what was installed.
+ETCD_ROCKTREE = build/rocktree-etcd
+etcd-rock:
+	$(LUAROCKS) lint okofdb-etcd-scm-1.rockspec
+	rm -rf $(ETCD_ROCKTREE)
+	$(LUAROCKS) --lua-version $(LUA_VERSION) --tree $(ETCD_ROCKTREE) make --no-doc okofdb-scm-1.rockspec
+	$(LUAROCKS) --lua-version $(LUA_VERSION) --tree $(ETCD_ROCKTREE) make --no-doc okofdb-etcd-scm-1.rockspec
+	rm -rf okofdb c/*.o c/etcd/*.o
+	LUA_PATH='$(ETCD_ROCKTREE)/share/lua/$(LUA_VERSION)/?.lua;spec/?.lua;;' \
+	LUA_CPATH='$(ETCD_ROCKTREE)/lib/lua/$(LUA_VERSION)/?.so;;' OKOF_LUA=$(LUA) \
+	  $(LUA) $(BUSTED) spec/etcd

@@ -50,7 +50,7 @@ void okof__etx_close(okof__etx *t)
     size_t i;
     if (t == NULL)
         return;
-    if (t->curl != NULL && t->pid == (long)getpid())
+    if (t->curl != NULL)
         curl_easy_cleanup(t->curl);
     curl_slist_free_all(t->hdrs);
     for (i = 0; i < t->n; i++)
@@ -63,13 +63,15 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
     return okof__ebuf_add((okof__ebuf *)ud, p, nmemb) ? 0 : size * nmemb;
 }
 
-/* The easy handle of this process: a child of fork() leaves its parent's
- * connection alone (it shares the socket) and makes its own. */
+/* The easy handle of this process: a child of fork() closes its copy of
+ * its parent's connection (the parent's stays open) and makes its own. */
 static CURL *easy(okof__etx *t)
 {
     long pid = (long)getpid();
     if (t->curl != NULL && t->pid == pid)
         return t->curl;
+    if (t->curl != NULL)
+        curl_easy_cleanup(t->curl);
     t->curl = curl_easy_init();
     t->pid = pid;
     if (t->curl == NULL)
