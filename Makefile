@@ -242,15 +242,17 @@ REL_ENV = $(SPEC_ENV) OKOF_RELIABILITY_LOG=$(CURDIR)/$(REL_LOG)
 rel_step = $(2) >build/reliability-$(1).out 2>&1; \
   echo "RELIABILITY run.$(1)=$$?" >>$(REL_LOG); cat build/reliability-$(1).out
 
-reliability: $(SO) $(FAULT_SHIM)
+reliability: $(SO) $(FAULT_SHIM) build/okofdb/etcd.so
 	@mkdir -p build && rm -f $(REL_LOG) build/reliability-*.out
 	$(call rel_step,slow,$(REL_ENV) $(LUA) $(BUSTED) --tags=slow spec/reliability)
+	$(call rel_step,etcd,$(REL_ENV) $(LUA) $(BUSTED) spec/etcd/race_spec.lua spec/etcd/failover_spec.lua spec/etcd/layout_spec.lua)
 	$(call rel_step,quick,$(REL_ENV) $(LUA) $(BUSTED) --exclude-tags=slow spec/reliability)
 	$(call rel_step,corruption,$(REL_ENV) $(LUA) $(BUSTED) spec/corruption_spec.lua)
 	$(call rel_step,faults,OKOF_RELIABILITY_LOG=$(CURDIR)/$(REL_LOG) $(MAKE) --no-print-directory faults)
 	$(LUA) tools/reliability_report.lua --log $(REL_LOG) --out RELIABILITY.md \
 	  --command 'make reliability' --fuzz-dir build/fuzz \
 	  --step slow=build/reliability-slow.out --step quick=build/reliability-quick.out \
+	  --step etcd=build/reliability-etcd.out \
 	  --step corruption=build/reliability-corruption.out --step faults=build/reliability-faults.out
 
 # make bench: okofdb against the file system's floor and its peers, on

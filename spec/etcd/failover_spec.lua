@@ -15,6 +15,10 @@ end
 
 local okofdb = require("okofdb")
 
+-- every test counted in the reliability log (etcd.tests, etcd.passed)
+local busted_it = it
+local function it(name, fn) return busted_it(name, RL.counted("etcd", fn)) end
+
 local NO_QUORUM = { EUNAVAILABLE = true, ETIMEDOUT = true }
 
 -- Call f, return its results packed and the seconds it took.

@@ -2,6 +2,7 @@
 -- docs/etcd.md describes it: the key /PATH/KEY, the value file's bytes.
 local H = require("helpers")
 local EC = require("support.etcd_cluster")
+local RL = require("reliability.rlog")
 
 if not EC.available() then
   describe("okofdb on etcd: layout #etcd", function() pending(EC.why_not()) end)
@@ -9,6 +10,10 @@ if not EC.available() then
 end
 
 local okofdb = require("okofdb")
+
+-- every test counted in the reliability log (etcd.tests, etcd.passed)
+local busted_it = it
+local function it(name, fn) return busted_it(name, RL.counted("etcd", fn)) end
 
 describe("okofdb on etcd: layout #etcd", function()
   local cluster

@@ -12,6 +12,10 @@ end
 
 local okofdb = require("okofdb")
 
+-- every test counted in the reliability log (etcd.tests, etcd.passed)
+local busted_it = it
+local function it(name, fn) return busted_it(name, RL.counted("etcd", fn)) end
+
 local PROCS = 8
 
 describe("okofdb on etcd: races #etcd", function()
@@ -95,6 +99,7 @@ describe("okofdb on etcd: races #etcd", function()
     for c = 1, PROCS do assert.are.equal(#keys + 2, #results[c]) end
     db:close()
     RL.add("etcd.race.keys", #keys)
+    RL.set("etcd.race.procs", PROCS)
     local distinct = {}
     for _, w in pairs(won) do distinct[w[1]] = true end
     RL.set("etcd.race.distinct_winners", H.count(distinct))
