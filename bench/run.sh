@@ -143,6 +143,11 @@ else
   HAVE_ETCD=1
   # shellcheck disable=SC2046
   "$CC" -O2 -Wall -Wextra -o "$OUT/etcd_floor" bench/etcd_floor.c $(pkg-config --cflags --libs libcurl)
+  # the plug-in okofdb.etcd (without it only the floor runs)
+  if [ -z "$ROCK" ]; then
+    "$MAKE" -s build/okofdb/etcd.so || say "okofdb.etcd did not build: only the etcd floor runs"
+    [ -z "$LUAJIT" ] || "$MAKE" -s build/luajit/okofdb/etcd.so || say "okofdb.etcd for LuaJIT did not build"
+  fi
 fi
 
 HAVE_DBI=
