@@ -59,7 +59,7 @@ ASAN_ENV  = LD_PRELOAD='$(ASAN_RT)' ASAN_OPTIONS=detect_leaks=1:exitcode=86 \
 
 # The spec files every interpreter runs; spec/faults needs its shim
 # preloaded and runs on its own (make faults).
-BUSTED_ARGS = --exclude-pattern=faults_spec --exclude-tags=slow spec
+BUSTED_ARGS = --exclude-pattern=faults_spec --exclude-tags=slow,etcd spec
 
 FAULT_SHIM = build/faults/shim.so
 
@@ -194,7 +194,7 @@ valgrind: $(SO) $(CTEST)
 	rm -rf $(SCRATCH)/vg && mkdir -p $(SCRATCH)/vg
 	valgrind --error-exitcode=99 --leak-check=full $(CTEST) $(SCRATCH)/vg/c
 	$(SPEC_ENV) valgrind --error-exitcode=99 --leak-check=full --trace-children=no \
-	  $(LUA) $(BUSTED) --exclude-pattern=faults_spec --exclude-tags=slow,gcstress spec
+	  $(LUA) $(BUSTED) --exclude-pattern=faults_spec --exclude-tags=slow,gcstress,etcd spec
 
 lint: etcd-lint
 	$(LUAROCKS) lint okofdb-scm-1.rockspec
