@@ -59,7 +59,7 @@ ASAN_ENV  = LD_PRELOAD='$(ASAN_RT)' ASAN_OPTIONS=detect_leaks=1:exitcode=86 \
 
 # The spec files every interpreter runs; spec/faults needs its shim
 # preloaded and runs on its own (make faults); spec/etcd (tag etcd) starts
-# etcd clusters and runs on its own (make etcd-specs).
+# etcd clusters and runs on its own (make etcd, make etcd-specs).
 BUSTED_ARGS = --exclude-pattern=faults_spec --exclude-tags=slow,etcd spec
 
 FAULT_SHIM = build/faults/shim.so

@@ -2,7 +2,7 @@
 # build/<lua>/okofdb/etcd.so for the other Luas), its specs on a real
 # 3-member cluster (make etcd), sanitized (make etcd-asan), and its C API
 # under valgrind (make etcd-valgrind). Included by the Makefile.
-ETCD_SRC  = c/etcd/okof_etcd.c c/etcd/okof_etcd_iter.c c/etcd/okof_etcd_proto.c \
+ETCD_SRC  = c/etcd/okof_etcd.c c/etcd/okof_etcd_iter.c c/etcd/okof_etcd_op.c c/etcd/okof_etcd_proto.c \
             c/etcd/okof_etcd_curl.c
 ETCD_HDR  = c/etcd/okof_etcd.h c/etcd/okof_etcd_int.h c/etcd/okof_etcd_proto.h
 # The shared binding: arguments, codecs, values, put_many's items.

@@ -4,6 +4,12 @@
  * Arguments, codecs, values and put_many's items go through the shared
  * binding (lua_args.c, lua_values.c, lua_ops.c, lua_codec.c): the handle's
  * userdata starts with the directory handle's, whose store stays NULL.
+ *
+ * Every method is an operation (okof_etcd_op.c) in a userdata: begun (the
+ * arguments checked, the request made), run, finished (the results
+ * pushed). The methods run it with libcurl; inside OpenResty,
+ * lua/okofdb/etcd_ngx.lua runs the same operations over cosockets, from
+ * the functions of the module's _begin table and the operation's methods.
  */
 #include <errno.h>
 #include <math.h>
@@ -11,7 +17,7 @@
 
 #include "lua_codec.h"
 #include "lua_okofdb.h"
-#include "okof_etcd.h"
+#include "okof_etcd_int.h"
 
 #if defined(__GNUC__) || defined(__clang__)
 #define OKOF_EXPORT __attribute__((visibility("default")))
@@ -21,6 +27,7 @@
 
 #define ETCD_META "okofdb.etcd"
 #define ETCD_ITER_META "okofdb.etcd.walk"
+#define ETCD_OP_META "okofdb.etcd.op"
 
 typedef struct {
     ldb base;        /* codec and name (the URL) for the shared code */
@@ -31,7 +38,19 @@ typedef struct {
     okof_etcd_iter_t *it; /* NULL once finished or closed */
     const char *fn;       /* "each" or "keys" */
     letcd *e;             /* kept alive by the walk's user value */
+    int deferred;         /* a page to read is handed to the caller */
 } lwalk;
+
+/* An operation in a userdata. Its user value is a table of what it
+ * needs: [1] the handle, [2] the key, [3] put_many's items and [4] their
+ * strings, [5] the walk of a page. */
+typedef struct {
+    okof__eop op;
+    const char *fn;
+    int live;             /* op holds memory: okof__eop_free it */
+} lop;
+
+enum { OP_HANDLE = 1, OP_KEY, OP_ITEMS, OP_ANCHOR, OP_WALK };
 
 /* ---- the handle --------------------------------------------------------- */
 
@@ -56,105 +75,326 @@ static const char *check_key(lua_State *L, int idx, const char *fn, size_t *klen
     return key;
 }
 
+/* " (what the members said)", or "". */
+static const char *said(lua_State *L, const letcd *e)
+{
+    const char *text = e->h != NULL ? okof_etcd_errmsg(e->h) : "";
+    return *text ? lua_pushfstring(L, " (%s)", text) : "";
+}
+
 /* nil, msg, code for rc: the message of a directory's handle, then for a
  * write that timed out that its outcome is unknown, then what the members
  * said. */
 static int fail(lua_State *L, const letcd *e, int rc, const char *fn,
                 const char *key, size_t klen, int write)
 {
-    const char *said = e->h != NULL ? okof_etcd_errmsg(e->h) : "";
+    const char *detail = said(L, e);
     okof__l_fail(L, rc, fn, e->base.dir, key, klen, NULL);
-    lua_pushfstring(L, "%s%s%s%s%s", lua_tostring(L, -2),
+    lua_pushfstring(L, "%s%s%s", lua_tostring(L, -2),
                     write && rc == -ETIMEDOUT ? "; the write's outcome is unknown" : "",
-                    *said ? " (" : "", said, *said ? ")" : "");
+                    detail);
     lua_replace(L, -3);
     return 3;
 }
 
-static int l_get(lua_State *L)
+/* ---- operations ---------------------------------------------------------- */
+
+/* A new operation on the handle at index hidx, on the stack top. */
+static lop *new_op(lua_State *L, const char *fn, int hidx)
+{
+    lop *o = (lop *)okof_newudata_ref(L, sizeof *o);
+    o->live = 0;
+    o->fn = fn;
+    luaL_getmetatable(L, ETCD_OP_META);
+    lua_setmetatable(L, -2);
+    lua_createtable(L, 5, 0);
+    lua_pushvalue(L, hidx);
+    lua_rawseti(L, -2, OP_HANDLE);
+    okof_setref(L, -2);
+    return o;
+}
+
+/* The operation at -1 keeps the value at idx in its table's slot. */
+static void keep(lua_State *L, int idx, int slot)
+{
+    idx = idx < 0 ? lua_gettop(L) + idx + 1 : idx;
+    okof_getref(L, -1);
+    lua_pushvalue(L, idx);
+    lua_rawseti(L, -2, slot);
+    lua_pop(L, 1);
+}
+
+static lop *to_op(lua_State *L, int idx)
+{
+    return (lop *)luaL_checkudata(L, idx, ETCD_OP_META);
+}
+
+static void op_release(lop *o)
+{
+    if (o->live)
+        okof__eop_free(&o->op);
+    o->live = 0;
+}
+
+static int op_gc(lua_State *L)
+{
+    op_release(to_op(L, 1));
+    return 0;
+}
+
+/* The handle of the operation at idx, pushed; raises when it was closed
+ * while the operation ran. */
+static letcd *op_handle(lua_State *L, int idx, const lop *o)
+{
+    letcd *e;
+    okof_getref(L, idx);
+    lua_rawgeti(L, -1, OP_HANDLE);
+    lua_remove(L, -2);
+    e = (letcd *)lua_touserdata(L, -1);
+    if (e == NULL || e->h == NULL || (o->live && e->h != o->op.h))
+        luaL_error(L, "calling '%s' on a closed okofdb handle", o->fn);
+    return e;
+}
+
+/* Begin each method: the arguments as the method takes them, the
+ * operation pushed. */
+static int begin_get(lua_State *L)
 {
     letcd *e = check_self(L, "get");
-    size_t klen, vlen = 0;
+    size_t klen;
     const char *key;
-    void *val = NULL;
-    int rc, n;
+    lop *o;
     live(L, e, "get");
     key = check_key(L, 2, "get", &klen);
     lua_settop(L, 2);
-    okof__l_push_decoder(L);
-    rc = okof_etcd_get(live(L, e, "get"), key, klen, &val, &vlen);
-    if (rc == 0) {
-        n = okof__l_push_read(L, 1, "get", key, klen, val, vlen, 1);
-        return n < 0 ? 3 : 1;
-    }
-    lua_pop(L, 1);
-    if (rc == OKOF_NOTFOUND) {
-        lua_pushnil(L);
-        return 1;
-    }
-    return fail(L, e, rc, "get", key, klen, 0);
+    o = new_op(L, "get", 1);
+    keep(L, 2, OP_KEY);
+    okof__eop_get(&o->op, live(L, e, "get"), key, klen);
+    o->live = 1;
+    return 1;
 }
 
-/* put and add. */
-static int store(lua_State *L, const char *fn, int add)
+static int begin_store(lua_State *L, const char *fn, int add)
 {
     letcd *e = check_self(L, fn);
     size_t klen, vlen;
     const char *key, *val;
-    int rc;
+    lop *o;
     live(L, e, fn);
     key = check_key(L, 2, fn, &klen);
     val = okof__l_tobytes(L, 1, 3, 2, fn, &vlen);
-    rc = add ? okof_etcd_add(live(L, e, fn), key, klen, val, vlen)
-             : okof_etcd_put(live(L, e, fn), key, klen, val, vlen);
-    if (rc != 0 && rc != OKOF_EXISTS)
-        return fail(L, e, rc, fn, key, klen, 1);
-    lua_pushboolean(L, rc == 0);
+    o = new_op(L, fn, 1);
+    keep(L, 2, OP_KEY);
+    okof__eop_put(&o->op, live(L, e, fn), key, klen, val, vlen, add);
+    o->live = 1;
     return 1;
 }
 
-static int l_put(lua_State *L)
+static int begin_put(lua_State *L)
 {
-    return store(L, "put", 0);
+    return begin_store(L, "put", 0);
 }
 
-static int l_add(lua_State *L)
+static int begin_add(lua_State *L)
 {
-    return store(L, "add", 1);
+    return begin_store(L, "add", 1);
 }
 
-static int l_del(lua_State *L)
+static int begin_del(lua_State *L)
 {
     letcd *e = check_self(L, "del");
     size_t klen;
     const char *key;
-    int rc;
+    lop *o;
     live(L, e, "del");
     key = check_key(L, 2, "del", &klen);
-    rc = okof_etcd_del(live(L, e, "del"), key, klen);
-    if (rc != 0 && rc != OKOF_NOTFOUND)
-        return fail(L, e, rc, "del", key, klen, 1);
+    lua_settop(L, 2);
+    o = new_op(L, "del", 1);
+    keep(L, 2, OP_KEY);
+    okof__eop_del(&o->op, live(L, e, "del"), key, klen);
+    o->live = 1;
+    return 1;
+}
+
+static int begin_put_many(lua_State *L)
+{
+    letcd *e = check_self(L, "put_many");
+    size_t n;
+    okof_kv *items;
+    lop *o;
+    live(L, e, "put_many");
+    items = okof__l_items(L, "put_many", &n); /* at 3, strings at 4 */
+    o = new_op(L, "put_many", 1);
+    keep(L, 3, OP_ITEMS);
+    keep(L, 4, OP_ANCHOR);
+    okof__eop_puts(&o->op, live(L, e, "put_many"), items, n);
+    o->live = 1;
+    return 1;
+}
+
+/* The key the operation at idx is about, pushed. */
+static const char *op_key(lua_State *L, int idx, size_t *klen)
+{
+    okof_getref(L, idx);
+    lua_rawgeti(L, -1, OP_KEY);
+    lua_remove(L, -2);
+    *klen = 0;
+    return lua_isnil(L, -1) ? NULL : lua_tolstring(L, -1, klen);
+}
+
+/* put_many's failure: nil, msg, code, written. */
+static int finish_puts(lua_State *L, int idx, const letcd *e, lop *o)
+{
+    const okof_kv *items;
+    okof_getref(L, idx);
+    lua_rawgeti(L, -1, OP_ITEMS);
+    items = (const okof_kv *)lua_touserdata(L, -1);
+    fail(L, e, o->op.rc, "put_many", NULL, 0, 1);
+    okof__l_push_written(L, items, o->op.done);
+    return 4;
+}
+
+static int walk_fail(lua_State *L, lwalk *w, int rc);
+
+/* Push the results of the finished operation at idx, as its method
+ * returns them. */
+static int results(lua_State *L, int idx)
+{
+    lop *o = to_op(L, idx);
+    letcd *e = op_handle(L, idx, o);
+    int hdx = lua_gettop(L), rc = o->op.rc, n;
+    size_t klen;
+    const char *key = op_key(L, idx, &klen);
+    if (rc == OKOF__OP_BUSY)
+        return luaL_error(L, "calling '%s': the operation is not over", o->fn);
+    switch (o->op.kind) {
+    case OKOF__OP_GET:
+        if (rc == OKOF_NOTFOUND)
+            lua_pushnil(L);
+        if (rc == OKOF_NOTFOUND || rc != 0)
+            return rc == OKOF_NOTFOUND ? 1 : fail(L, e, rc, "get", key, klen, 0);
+        okof__l_push_decoder(L);
+        n = okof__l_push_read(L, hdx, "get", key, klen, o->op.out, o->op.olen, 0);
+        op_release(o);
+        return n < 0 ? 3 : 1;
+    case OKOF__OP_PUTS:
+        if (rc != 0)
+            return finish_puts(L, idx, e, o);
+        break;
+    case OKOF__OP_PAGE:
+        okof_getref(L, idx);
+        lua_rawgeti(L, -1, OP_WALK);
+        if (rc != 0)
+            walk_fail(L, (lwalk *)lua_touserdata(L, -1), rc);
+        return 0;
+    default:
+        if (rc != 0 && rc != OKOF_EXISTS && rc != OKOF_NOTFOUND)
+            return fail(L, e, rc, o->fn, key, klen, 1);
+    }
     lua_pushboolean(L, rc == 0);
     return 1;
 }
 
+/* The results of the operation at idx, which then lets its memory go. */
+static int finish(lua_State *L, int idx)
+{
+    int n = results(L, idx);
+    op_release(to_op(L, idx));
+    return n;
+}
+
+/* Run the operation on the stack top with libcurl; its results. */
+static int run(lua_State *L)
+{
+    int idx = lua_gettop(L);
+    okof__etcd_run(&to_op(L, idx)->op);
+    return finish(L, idx);
+}
+
+static int l_get(lua_State *L)
+{
+    begin_get(L);
+    return run(L);
+}
+
+static int l_put(lua_State *L)
+{
+    begin_put(L);
+    return run(L);
+}
+
+static int l_add(lua_State *L)
+{
+    begin_add(L);
+    return run(L);
+}
+
+static int l_del(lua_State *L)
+{
+    begin_del(L);
+    return run(L);
+}
+
 static int l_put_many(lua_State *L)
 {
-    letcd *e = check_self(L, "put_many");
-    size_t n, written = 0;
-    okof_kv *items;
-    int rc;
-    live(L, e, "put_many");
-    items = okof__l_items(L, "put_many", &n);
-    rc = okof_etcd_put_many(live(L, e, "put_many"), items, n, &written);
-    if (rc == 0) {
-        lua_pushboolean(L, 1);
-        return 1;
-    }
-    fail(L, e, rc, "put_many", NULL, 0, 1);
-    okof__l_push_written(L, items, written);
+    begin_put_many(L);
+    return run(L);
+}
+
+/* op:next(now) -> member, path, body, ms, or nothing when it is over. */
+static int op_next(lua_State *L)
+{
+    lop *o = to_op(L, 1);
+    const char *member, *path, *body;
+    long ms;
+    double now = luaL_checknumber(L, 2);
+    op_handle(L, 1, o);
+    if (!o->live || !okof__eop_next(&o->op, now, &member, &path, &body, &ms))
+        return 0;
+    lua_pushstring(L, member);
+    lua_pushstring(L, path);
+    lua_pushstring(L, body);
+    lua_pushinteger(L, (lua_Integer)ms);
     return 4;
 }
+
+/* op:done(outcome, status, body, said): what the attempt came to;
+ * outcome "answered", "refused", "timeout" or "lost". */
+static int op_done(lua_State *L)
+{
+    static const char *const outcomes[] = {"answered", "refused", "timeout",
+                                           "lost", NULL};
+    static const int codes[] = {OKOF__ANSWERED, OKOF__REFUSED, OKOF__TIMED_OUT,
+                                OKOF__LOST};
+    lop *o = to_op(L, 1);
+    int i = luaL_checkoption(L, 2, NULL, outcomes);
+    long status = (long)luaL_optinteger(L, 3, 0);
+    size_t len = 0;
+    const char *body = luaL_optlstring(L, 4, "", &len);
+    const char *text = luaL_optstring(L, 5, NULL);
+    op_handle(L, 1, o);
+    if (o->live)
+        okof__eop_done(&o->op, codes[i], status, (const unsigned char *)body,
+                       len, text);
+    return 0;
+}
+
+static int op_finish(lua_State *L)
+{
+    lua_settop(L, 1);
+    return finish(L, 1);
+}
+
+/* op:timeout() -> the handle's timeout in seconds. */
+static int op_timeout(lua_State *L)
+{
+    lop *o = to_op(L, 1);
+    op_handle(L, 1, o);
+    lua_pushnumber(L, (lua_Number)o->op.h->o.timeout);
+    return 1;
+}
+
+/* ---- the handle's other methods ----------------------------------------- */
 
 /* A cluster has no temporary files: 0, after the checks of a directory. */
 static int l_sweep(lua_State *L)
@@ -192,14 +432,27 @@ static int l_tostring(lua_State *L)
 
 /* ---- walks -------------------------------------------------------------- */
 
+static void walk_release(lwalk *w)
+{
+    okof_etcd_iter_close(w->it);
+    w->it = NULL;
+}
+
 static int walk_close(lua_State *L)
 {
     lwalk *w = (lwalk *)okof_testudata(L, 1, ETCD_ITER_META);
-    if (w != NULL) {
-        okof_etcd_iter_close(w->it);
-        w->it = NULL;
-    }
+    if (w != NULL)
+        walk_release(w);
     return 0;
+}
+
+/* The walk cannot go on: release it and raise. */
+static int walk_fail(lua_State *L, lwalk *w, int rc)
+{
+    const char *detail = said(L, w->e);
+    walk_release(w);
+    return luaL_error(L, "%s %s: %s%s", w->fn, w->e->base.dir,
+                      okof_strerror(rc), detail);
 }
 
 /* The walk at index 1 (its metatable is upvalue 1), on an open handle. */
@@ -219,25 +472,49 @@ static lwalk *check_walk(lua_State *L)
     return w;
 }
 
-/* The next key into key[] (and its value), or 0 at the walk's end; raises
- * when the walk cannot go on. */
+/* Read the walk's next page with libcurl, or raise. */
+static void read_page(lua_State *L, lwalk *w)
+{
+    okof__eop op;
+    int rc;
+    okof__eop_page(&op, w->it);
+    rc = okof__etcd_run(&op);
+    okof__eop_free(&op);
+    if (rc != 0)
+        walk_fail(L, w, rc);
+}
+
+/* The next key into key[] (and its value): 1; 0 at the walk's end; -1
+ * after pushing false and the operation that reads the next page (a
+ * deferred walk); raises when the walk cannot go on. */
 static int walk_next(lua_State *L, lwalk *w, char *key, size_t *klen,
                      const void **val, size_t *vlen, int *vrc)
 {
     const char *k = NULL;
-    int rc = w->it ? okof_etcd_iter_next(w->it, &k, klen, val, vlen, vrc)
-                   : OKOF_NOTFOUND;
+    int rc;
+    while ((rc = w->it ? okof__iter_take(w->it, &k, klen, val, vlen, vrc)
+                       : OKOF_NOTFOUND) == OKOF__NEED_PAGE) {
+        lop *o;
+        if (!w->deferred) {
+            read_page(L, w);
+            continue;
+        }
+        lua_pushboolean(L, 0);
+        okof_getref(L, 1); /* the walk's handle */
+        o = new_op(L, w->fn, lua_gettop(L));
+        keep(L, 1, OP_WALK);
+        lua_remove(L, -2);
+        okof__eop_page(&o->op, w->it);
+        o->live = 1;
+        return -1;
+    }
     if (rc == 0) {
         memcpy(key, k, *klen); /* the walk may be closed while it is pushed */
         return 1;
     }
-    okof_etcd_iter_close(w->it);
-    w->it = NULL;
-    if (rc != OKOF_NOTFOUND) {
-        const char *said = okof_etcd_errmsg(w->e->h);
-        luaL_error(L, "%s %s: %s%s%s%s", w->fn, w->e->base.dir,
-                   okof_strerror(rc), *said ? " (" : "", said, *said ? ")" : "");
-    }
+    if (rc != OKOF_NOTFOUND)
+        walk_fail(L, w, rc);
+    walk_release(w);
     return 0;
 }
 
@@ -245,8 +522,9 @@ static int keys_next(lua_State *L)
 {
     char key[OKOF_KEY_MAX + 1];
     size_t klen = 0;
-    if (!walk_next(L, check_walk(L), key, &klen, NULL, NULL, NULL))
-        return 0;
+    int n = walk_next(L, check_walk(L), key, &klen, NULL, NULL, NULL);
+    if (n <= 0)
+        return n < 0 ? 2 : 0;
     lua_pushlstring(L, key, klen);
     return 1;
 }
@@ -263,8 +541,9 @@ static int each_next(lua_State *L)
     lua_settop(L, 1);
     okof_getref(L, 1); /* the handle, at 2: its codec, if any */
     okof__l_push_decoder(L);
-    if (!walk_next(L, w, key, &klen, &val, &vlen, &vrc))
-        return 0;
+    n = walk_next(L, w, key, &klen, &val, &vlen, &vrc);
+    if (n <= 0)
+        return n < 0 ? 2 : 0;
     if (vrc != 0) {
         lua_pop(L, 1);
         fail(L, w->e, vrc, "get", key, klen, 0);
@@ -295,6 +574,7 @@ static int start(lua_State *L, const char *fn, int values)
     w->it = NULL;
     w->fn = fn;
     w->e = e;
+    w->deferred = 0;
     luaL_getmetatable(L, ETCD_ITER_META);
     lua_setmetatable(L, 3);
     lua_pushvalue(L, 1);
@@ -317,6 +597,14 @@ static int l_each(lua_State *L)
 static int l_keys(lua_State *L)
 {
     return start(L, "keys", 0);
+}
+
+/* _defer(walk): its pages are read by the caller (see walk_next). */
+static int l_defer(lua_State *L)
+{
+    lwalk *w = (lwalk *)luaL_checkudata(L, 1, ETCD_ITER_META);
+    w->deferred = 1;
+    return 0;
 }
 
 /* ---- open and its options ----------------------------------------------- */
@@ -423,6 +711,15 @@ static const luaL_Reg metamethods[] = {
 static const luaL_Reg walk_meta[] = {
     {"__gc", walk_close}, {"__close", walk_close}, {NULL, NULL}};
 
+static const luaL_Reg op_methods[] = {
+    {"next", op_next}, {"done", op_done}, {"finish", op_finish},
+    {"timeout", op_timeout}, {NULL, NULL}};
+
+/* The operations of the methods, begun: for another transport. */
+static const luaL_Reg begins[] = {
+    {"get", begin_get}, {"put", begin_put}, {"add", begin_add},
+    {"del", begin_del}, {"put_many", begin_put_many}, {NULL, NULL}};
+
 static void set_walk(lua_State *L, int hm, int wm, const char *name,
                      lua_CFunction method, lua_CFunction next)
 {
@@ -433,11 +730,24 @@ static void set_walk(lua_State *L, int hm, int wm, const char *name,
     lua_setfield(L, -2, name);
 }
 
+static void create_op_meta(lua_State *L)
+{
+    luaL_newmetatable(L, ETCD_OP_META);
+    lua_pushcfunction(L, op_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_createtable(L, 0, 4);
+    luaL_setfuncs(L, op_methods, 0);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+}
+
 /* Every method has the handle's metatable as upvalue 1 (as a directory's
- * handle has its own), the iterators the walk's. */
+ * handle has its own), the iterators the walk's. Leaves the methods
+ * table on the stack. */
 static void create_metas(lua_State *L)
 {
     int hm, wm;
+    create_op_meta(L);
     luaL_newmetatable(L, ETCD_ITER_META);
     wm = lua_gettop(L);
     luaL_setfuncs(L, walk_meta, 0);
@@ -450,18 +760,45 @@ static void create_metas(lua_State *L)
     luaL_setfuncs(L, methods, 1);
     set_walk(L, hm, wm, "each", l_each, each_next);
     set_walk(L, hm, wm, "keys", l_keys, keys_next);
+    lua_pushvalue(L, -1);
     lua_setfield(L, hm, "__index");
-    lua_pop(L, 2);
+    lua_replace(L, wm);
+    lua_settop(L, wm);
 }
 
-static const luaL_Reg module_fns[] = {{"open", l_open}, {NULL, NULL}};
+/* Inside nginx (a global ngx), okofdb.etcd_ngx wraps the methods so that
+ * they use cosockets where nginx has them. */
+static void hook_ngx(lua_State *L)
+{
+    lua_getglobal(L, "ngx");
+    if (!lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        return;
+    }
+    lua_pop(L, 1);
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "okofdb.etcd_ngx");
+    lua_call(L, 1, 1);
+    lua_pushvalue(L, -2);
+    lua_call(L, 1, 0);
+}
+
+static const luaL_Reg module_fns[] = {
+    {"open", l_open}, {"_defer", l_defer}, {NULL, NULL}};
 
 OKOF_EXPORT int luaopen_okofdb_etcd(lua_State *L);
 int luaopen_okofdb_etcd(lua_State *L)
 {
     create_metas(L);
     luaL_newlib(L, module_fns);
+    lua_insert(L, -2);
+    lua_setfield(L, -2, "_methods");
+    lua_createtable(L, 0, 5);
+    luaL_getmetatable(L, ETCD_META); /* upvalue 1, as the methods have */
+    luaL_setfuncs(L, begins, 1);
+    lua_setfield(L, -2, "_begin");
     lua_pushliteral(L, OKOF_VERSION_STRING);
     lua_setfield(L, -2, "_VERSION");
+    hook_ngx(L);
     return 1;
 }

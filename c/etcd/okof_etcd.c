@@ -1,7 +1,7 @@
-/* okof_etcd.c -- the store on etcd (okof_etcd.h): open, get, put, add,
- * del and put_many, from the requests of okof_etcd_proto.c sent by the
- * transport of okof_etcd_curl.c. Values are encoded and verified by the
- * core's okof_frame.c, exactly as value files are. */
+/* okof_etcd.c -- the store on etcd (okof_etcd.h): open and close, and
+ * get, put, add, del and put_many as operations of okof_etcd_op.c run by
+ * the blocking transport of okof_etcd_curl.c. Values are encoded and
+ * verified by the core's okof_frame.c, exactly as value files are. */
 #include "okof_etcd_int.h"
 
 #include <errno.h>
@@ -56,18 +56,26 @@ static int check_opts(const okof_etcd_opts *o)
                : -EINVAL;
 }
 
-/* Make the transport and the key prefix of the URL's hosts and path. */
+/* The members and the key prefix of the URL's hosts and path. */
 static int open_parts(okof_etcd_t *h, const char *hosts, size_t hlen,
                       const char *path)
 {
     const char *members[MAX_MEMBERS];
     char *buf = (char *)malloc(hlen + 1);
-    size_t n, plen = strlen(path);
-    int rc;
+    size_t n, i, plen = strlen(path);
+    int rc = 0;
     if (buf == NULL)
         return -ENOMEM;
     n = split_members(buf, hosts, hlen, members);
-    rc = n ? okof__etx_open(&h->tx, members, n) : -EINVAL;
+    if (n == 0)
+        rc = -EINVAL;
+    else if ((h->members = (char **)calloc(n, sizeof *h->members)) == NULL)
+        rc = -ENOMEM;
+    for (i = 0; rc == 0 && i < n; i++, h->nmembers++)
+        if ((h->members[i] = (char *)malloc(strlen(members[i]) + 1)) == NULL)
+            rc = -ENOMEM;
+        else
+            strcpy(h->members[i], members[i]);
     free(buf);
     if (rc)
         return rc;
@@ -111,9 +119,13 @@ int okof_etcd_open(okof_etcd_t **hp, const char *url, const okof_etcd_opts *opts
 
 void okof_etcd_close(okof_etcd_t *h)
 {
+    size_t i;
     if (h == NULL)
         return;
     okof__etx_close(h->tx);
+    for (i = 0; i < h->nmembers; i++)
+        free(h->members[i]);
+    free(h->members);
     free(h->scratch);
     free(h->prefix);
     free(h);
@@ -140,19 +152,6 @@ int okof__etcd_key(const okof_etcd_t *h, const void *key, size_t klen,
     return 0;
 }
 
-int okof__etcd_call(okof_etcd_t *h, const char *path, char *body, int retry,
-                    okof__ebuf *reply)
-{
-    int rc;
-    h->msg[0] = '\0';
-    if (body == NULL)
-        return -ENOMEM;
-    rc = okof__etx_call(h->tx, path, body, retry, h->o.timeout, reply, h->msg,
-                        sizeof h->msg);
-    free(body);
-    return rc;
-}
-
 int okof__etcd_decode(okof__ebuf *s, unsigned char **val, size_t *vlen,
                       int *fresh)
 {
@@ -175,8 +174,8 @@ static int to_ebuf(void *ud, struct iovec *iov, int iovcnt)
     return 0;
 }
 
-/* The bytes of the value file of val, into b. */
-static int encode(okof_etcd_t *h, const void *val, size_t vlen, okof__ebuf *b)
+int okof__etcd_encode(okof_etcd_t *h, const void *val, size_t vlen,
+                      okof__ebuf *b)
 {
     b->n = 0;
     if (vlen >= h->o.compress_min && h->scratch == NULL &&
@@ -186,185 +185,66 @@ static int encode(okof_etcd_t *h, const void *val, size_t vlen, okof__ebuf *b)
                               h->o.compress_min, h->scratch, to_ebuf, b);
 }
 
-/* Does a request of these bytes of puts fit the cluster? */
-static int fits(const okof_etcd_t *h, size_t cost)
-{
-    return cost <= h->o.request_bytes - OKOF__EP_REQUEST_BASE;
-}
-
-/* ---- get, put, add, del ------------------------------------------------- */
+/* ---- the blocking calls ------------------------------------------------- */
 
 int okof_etcd_get(okof_etcd_t *h, const void *key, size_t klen, void **val,
                   size_t *vlen)
 {
-    okof__ebuf k = {0}, reply = {0};
-    okof__ekv kv = {0};
-    okof__erange r = {0};
-    unsigned char *out;
-    int rc = okof_key_check(key, klen), fresh;
-    h->msg[0] = '\0';
+    okof__eop op;
+    int rc;
+    okof__eop_get(&op, h, key, klen);
+    rc = okof__etcd_run(&op);
     *val = NULL;
     *vlen = 0;
-    if (rc == 0 && (rc = okof__etcd_key(h, key, klen, &k)) == 0) {
-        kv.key = k.p;
-        kv.klen = k.n;
-        rc = okof__etcd_call(h, OKOF__EP_RANGE, okof__ep_range(&kv, NULL, 0, 0, 0, 0),
-                             OKOF__ETX_IDEMPOTENT, &reply);
+    if (rc == 0) {
+        if (!op.fresh)
+            op.range.kvs[1].p = NULL; /* the value is in it: the caller's now */
+        op.fresh = 0;
+        *val = op.out;
+        *vlen = op.olen;
     }
-    if (rc == 0)
-        rc = okof__ep_range_reply(reply.p, reply.n, &r);
-    if (rc == 0 && r.n == 0)
-        rc = OKOF_NOTFOUND;
-    if (rc == 0 && (rc = okof__etcd_decode(&r.kvs[1], &out, vlen, &fresh)) == 0) {
-        if (!fresh)
-            r.kvs[1].p = NULL; /* the value is in it: the caller's now */
-        *val = out;
-    }
-    okof__ep_range_free(&r);
-    okof__ebuf_free(&reply);
-    okof__ebuf_free(&k);
+    okof__eop_free(&op);
     return rc;
 }
 
-/* put (add = 0) or add (add = 1). */
-static int store(okof_etcd_t *h, const void *key, size_t klen, const void *val,
-                 size_t vlen, int add)
+/* Run a write operation to its end; its result. */
+static int run(okof__eop *op)
 {
-    okof__ebuf k = {0}, v = {0}, reply = {0};
-    okof__ekv kv;
-    int rc = okof_key_check(key, klen), ok = 0;
-    h->msg[0] = '\0';
-    if (rc == 0 && (rc = okof__etcd_key(h, key, klen, &k)) == 0)
-        rc = encode(h, val, vlen, &v);
-    if (rc == 0 && !fits(h, okof__ep_put_cost(k.n, v.n)))
-        rc = -E2BIG;
-    kv.key = k.p;
-    kv.klen = k.n;
-    kv.val = v.p;
-    kv.vlen = v.n;
-    if (rc == 0 && add)
-        rc = okof__etcd_call(h, OKOF__EP_TXN, okof__ep_add(&kv), OKOF__ETX_ONCE, &reply);
-    else if (rc == 0)
-        rc = okof__etcd_call(h, OKOF__EP_PUT, okof__ep_put(&kv), OKOF__ETX_IDEMPOTENT, &reply);
-    if (rc == 0 && add && (rc = okof__ep_txn_reply(reply.p, reply.n, &ok)) == 0)
-        rc = ok ? 0 : OKOF_EXISTS;
-    else if (rc == 0 && !add)
-        rc = okof__ep_put_reply(reply.p, reply.n);
-    okof__ebuf_free(&reply);
-    okof__ebuf_free(&v);
-    okof__ebuf_free(&k);
+    int rc = okof__etcd_run(op);
+    okof__eop_free(op);
     return rc;
 }
 
 int okof_etcd_put(okof_etcd_t *h, const void *key, size_t klen,
                   const void *val, size_t vlen)
 {
-    return store(h, key, klen, val, vlen, 0);
+    okof__eop op;
+    okof__eop_put(&op, h, key, klen, val, vlen, 0);
+    return run(&op);
 }
 
 int okof_etcd_add(okof_etcd_t *h, const void *key, size_t klen,
                   const void *val, size_t vlen)
 {
-    return store(h, key, klen, val, vlen, 1);
+    okof__eop op;
+    okof__eop_put(&op, h, key, klen, val, vlen, 1);
+    return run(&op);
 }
 
 int okof_etcd_del(okof_etcd_t *h, const void *key, size_t klen)
 {
-    okof__ebuf k = {0}, reply = {0};
-    okof__ekv kv = {0};
-    long long deleted = 0;
-    int rc = okof_key_check(key, klen);
-    h->msg[0] = '\0';
-    if (rc == 0 && (rc = okof__etcd_key(h, key, klen, &k)) == 0) {
-        kv.key = k.p;
-        kv.klen = k.n;
-        rc = okof__etcd_call(h, OKOF__EP_DELETE, okof__ep_delete(&kv),
-                             OKOF__ETX_IDEMPOTENT, &reply);
-    }
-    if (rc == 0)
-        rc = okof__ep_delete_reply(reply.p, reply.n, &deleted);
-    if (rc == 0 && deleted == 0)
-        rc = OKOF_NOTFOUND;
-    okof__ebuf_free(&reply);
-    okof__ebuf_free(&k);
-    return rc;
-}
-
-/* ---- put_many ----------------------------------------------------------- */
-
-/* Each item's etcd key and value bytes, in bufs[2i], bufs[2i+1]; checks
- * every key and every size before anything is sent. */
-static int prepare(okof_etcd_t *h, const okof_kv *items, size_t n,
-                   okof__ebuf *bufs, okof__ekv *kvs)
-{
-    size_t i;
-    int rc = 0;
-    for (i = 0; i < n && rc == 0; i++)
-        rc = okof_key_check(items[i].key, items[i].klen);
-    for (i = 0; i < n && rc == 0; i++) {
-        if ((rc = okof__etcd_key(h, items[i].key, items[i].klen, &bufs[2 * i])) != 0 ||
-            (rc = encode(h, items[i].val, items[i].vlen, &bufs[2 * i + 1])) != 0)
-            break;
-        kvs[i].key = bufs[2 * i].p;
-        kvs[i].klen = bufs[2 * i].n;
-        kvs[i].val = bufs[2 * i + 1].p;
-        kvs[i].vlen = bufs[2 * i + 1].n;
-        if (!fits(h, okof__ep_put_cost(kvs[i].klen, kvs[i].vlen)))
-            rc = -E2BIG;
-    }
-    return rc;
-}
-
-/* How many items from kvs[0] go in one transaction (at least one). */
-static size_t txn_size(const okof_etcd_t *h, const okof__ekv *kvs, size_t n)
-{
-    size_t k = 0, cost = 0;
-    while (k < n && k < h->o.txn_ops) {
-        size_t c = okof__ep_put_cost(kvs[k].klen, kvs[k].vlen);
-        if (k > 0 && !fits(h, cost + c))
-            break;
-        cost += c;
-        k++;
-    }
-    return k;
-}
-
-/* Send the prepared items in transactions; *done counts the committed. */
-static int send_txns(okof_etcd_t *h, const okof__ekv *kvs, size_t n,
-                     size_t *done)
-{
-    okof__ebuf reply = {0};
-    int rc = 0, ok;
-    while (*done < n && rc == 0) {
-        size_t k = txn_size(h, kvs + *done, n - *done);
-        rc = okof__etcd_call(h, OKOF__EP_TXN, okof__ep_puts(kvs + *done, k),
-                             OKOF__ETX_IDEMPOTENT, &reply);
-        if (rc == 0)
-            rc = okof__ep_txn_reply(reply.p, reply.n, &ok);
-        if (rc == 0)
-            *done += k;
-    }
-    okof__ebuf_free(&reply);
-    return rc;
+    okof__eop op;
+    okof__eop_del(&op, h, key, klen);
+    return run(&op);
 }
 
 int okof_etcd_put_many(okof_etcd_t *h, const okof_kv *items, size_t n,
                        size_t *written)
 {
-    okof__ebuf *bufs = (okof__ebuf *)calloc(2 * n + 1, sizeof *bufs);
-    okof__ekv *kvs = (okof__ekv *)calloc(n + 1, sizeof *kvs);
-    size_t done = 0, i;
-    int rc = bufs && kvs ? 0 : -ENOMEM;
-    h->msg[0] = '\0';
-    if (rc == 0)
-        rc = prepare(h, items, n, bufs, kvs);
-    if (rc == 0)
-        rc = send_txns(h, kvs, n, &done);
-    for (i = 0; bufs != NULL && i < 2 * n; i++)
-        okof__ebuf_free(&bufs[i]);
-    free(bufs);
-    free(kvs);
+    okof__eop op;
+    okof__eop_puts(&op, h, items, n);
+    okof__etcd_run(&op);
     if (written != NULL)
-        *written = done;
-    return rc;
+        *written = op.done;
+    return run(&op);
 }

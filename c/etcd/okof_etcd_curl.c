@@ -1,7 +1,7 @@
-/* okof_etcd_curl.c -- the blocking transport of the etcd store: HTTP/1.1
- * POSTs with one libcurl easy handle kept alive per store handle (made
- * again in a child after fork), failover from member to member within one
- * deadline. */
+/* okof_etcd_curl.c -- the blocking transport of the etcd store: the
+ * attempts an operation (okof_etcd_op.c) asks for, as HTTP/1.1 POSTs with
+ * one libcurl easy handle kept alive per store handle (made again in a
+ * child after fork), each within the time the operation gives it. */
 #define _POSIX_C_SOURCE 200809L
 #include "okof_etcd_int.h"
 
@@ -18,49 +18,24 @@ struct okof__etx {
     CURL *curl;
     long pid;                 /* the process that made curl */
     struct curl_slist *hdrs;
-    size_t n, cur;            /* members; the last that answered */
+    okof__ebuf reply;
     char errbuf[CURL_ERROR_SIZE];
-    char *members[1];         /* n "HOST:PORT" strings follow */
 };
-
-/* What one member's attempt came to. */
-enum outcome { ANSWERED, REFUSED, UNAVAILABLE, TIMED_OUT, LOST };
-
-int okof__etx_open(okof__etx **tp, const char *const *members, size_t n)
-{
-    okof__etx *t;
-    size_t i;
-    if (n == 0)
-        return -EINVAL;
-    t = (okof__etx *)calloc(1, sizeof *t + n * sizeof t->members[0]);
-    if (t == NULL)
-        return -ENOMEM;
-    t->n = n;
-    for (i = 0; i < n; i++)
-        if ((t->members[i] = strdup(members[i])) == NULL) {
-            okof__etx_close(t);
-            return -ENOMEM;
-        }
-    *tp = t;
-    return 0;
-}
 
 void okof__etx_close(okof__etx *t)
 {
-    size_t i;
     if (t == NULL)
         return;
     if (t->curl != NULL)
         curl_easy_cleanup(t->curl);
     curl_slist_free_all(t->hdrs);
-    for (i = 0; i < t->n; i++)
-        free(t->members[i]);
+    okof__ebuf_free(&t->reply);
     free(t);
 }
 
 static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
 {
-    return okof__ebuf_add((okof__ebuf *)ud, p, nmemb) ? 0 : size * nmemb;
+    return okof__ebuf_add((okof__ebuf *)ud, p, size * nmemb) ? 0 : size * nmemb;
 }
 
 /* The easy handle of this process: a child of fork() closes its copy of
@@ -104,99 +79,60 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Append "HOST:PORT: text" to msg, after a "; " when it holds some. */
-static void note(char *msg, size_t cap, const char *member, const char *text)
-{
-    size_t len = strlen(msg);
-    if (len + 1 < cap)
-        snprintf(msg + len, cap - len, "%s%s: %s", len ? "; " : "", member,
-                 text);
-}
-
-static enum outcome from_curl(CURLcode cc)
+static enum okof__outcome from_curl(CURLcode cc)
 {
     switch (cc) {
     case CURLE_COULDNT_CONNECT:
     case CURLE_COULDNT_RESOLVE_HOST:
-        return REFUSED;
+        return OKOF__REFUSED;
     case CURLE_OPERATION_TIMEDOUT:
-        return TIMED_OUT;
+        return OKOF__TIMED_OUT;
     default:
-        return LOST;
+        return OKOF__LOST;
     }
 }
 
-/* One POST to member i within ms milliseconds. *rc: the reply's code. */
-static enum outcome attempt(okof__etx *t, CURL *c, size_t i, const char *path,
-                            const char *body, long ms, okof__ebuf *reply,
-                            int *rc, char *msg, size_t cap)
+/* One POST of body to member's path within ms milliseconds. */
+static void attempt(okof__etx *t, CURL *c, okof__eop *op, const char *member,
+                    const char *path, const char *body, long ms)
 {
-    char url[512], said[OKOF__ETCD_MSG];
-    enum okof__ep_next next;
+    char url[512];
     long status = 0;
     CURLcode cc;
-    reply->n = 0;
+    t->reply.n = 0;
     t->errbuf[0] = '\0';
-    snprintf(url, sizeof url, "http://%s%s", t->members[i], path);
+    snprintf(url, sizeof url, "http://%s%s", member, path);
     if (curl_easy_setopt(c, CURLOPT_URL, url) ||
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body) ||
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, reply) ||
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &t->reply) ||
         curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ms) ||
-        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms))
-        return *rc = -ENOMEM, ANSWERED;
+        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms)) {
+        okof__eop_done(op, OKOF__REFUSED, 0, NULL, 0, "libcurl refused an option");
+        return;
+    }
     cc = curl_easy_perform(c);
-    if (cc == CURLE_WRITE_ERROR || cc == CURLE_OUT_OF_MEMORY)
-        return *rc = -ENOMEM, ANSWERED;
-    if (cc != CURLE_OK) {
-        note(msg, cap, t->members[i], t->errbuf[0] ? t->errbuf : curl_easy_strerror(cc));
-        return from_curl(cc);
+    if (cc == CURLE_OK) {
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        okof__eop_done(op, OKOF__ANSWERED, status, t->reply.p, t->reply.n, NULL);
+    } else {
+        okof__eop_done(op, from_curl(cc), 0, NULL, 0,
+                       t->errbuf[0] ? t->errbuf : curl_easy_strerror(cc));
     }
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    *rc = okof__ep_status(status, reply->p, reply->n, &next, said, sizeof said);
-    if (*rc != 0)
-        note(msg, cap, t->members[i], said);
-    if (next == OKOF__EP_OTHER)
-        return UNAVAILABLE;
-    return next == OKOF__EP_MAYBE ? TIMED_OUT : ANSWERED;
 }
 
-/* The code of a call whose every attempt failed. */
-static int give_up(int timed_out, int unavailable)
+int okof__etcd_run(okof__eop *op)
 {
-    if (timed_out)
-        return -ETIMEDOUT;
-    return unavailable ? OKOF_EUNAVAILABLE : -ECONNREFUSED;
-}
-
-int okof__etx_call(okof__etx *t, const char *path, const char *body,
-                   int retry, double timeout, okof__ebuf *reply, char *msg,
-                   size_t msgcap)
-{
-    double deadline = now() + timeout;
-    int timed_out = 0, unavailable = 0, rc = 0;
-    size_t k;
-    CURL *c = easy(t);
-    msg[0] = '\0';
-    if (c == NULL)
-        return -ENOMEM;
-    for (k = 0; k < t->n; k++) {
-        size_t i = (t->cur + k) % t->n;
-        double left = deadline - now();
-        long ms = (long)(left * 1000 / (double)(t->n - k));
-        enum outcome out;
-        if (left <= 0.0) {
-            timed_out = 1;
-            break;
-        }
-        out = attempt(t, c, i, path, body, ms > 0 ? ms : 1, reply, &rc, msg, msgcap);
-        if (out == ANSWERED) {
-            t->cur = i;
-            return rc;
-        }
-        timed_out |= out == TIMED_OUT || out == LOST;
-        unavailable |= out == UNAVAILABLE;
-        if (retry == OKOF__ETX_ONCE && (out == TIMED_OUT || out == LOST))
-            break;
-    }
-    return give_up(timed_out, unavailable);
+    okof_etcd_t *h = op->h;
+    const char *member, *path, *body;
+    long ms;
+    CURL *c;
+    if (op->rc != OKOF__OP_BUSY)
+        return op->rc;
+    if (h->tx == NULL && (h->tx = (okof__etx *)calloc(1, sizeof *h->tx)) == NULL)
+        return op->rc = -ENOMEM;
+    if ((c = easy(h->tx)) == NULL)
+        return op->rc = -ENOMEM;
+    while (okof__eop_next(op, now(), &member, &path, &body, &ms))
+        attempt(h->tx, c, op, member, path, body, ms);
+    return op->rc;
 }

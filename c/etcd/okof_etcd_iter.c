@@ -48,25 +48,27 @@ void okof_etcd_iter_close(okof_etcd_iter_t *it)
     free(it);
 }
 
-/* Read the next page; the one after it starts just after its last key. */
-static int next_page(okof_etcd_iter_t *it)
+okof_etcd_t *okof__iter_handle(const okof_etcd_iter_t *it)
 {
-    okof__ebuf reply = {0};
+    return it->h;
+}
+
+char *okof__iter_request(okof_etcd_iter_t *it)
+{
     okof__ekv kv = {0};
+    kv.key = it->from.p;
+    kv.klen = it->from.n;
+    return okof__ep_range(&kv, it->end.p, it->end.n, PAGE, it->rev, !it->values);
+}
+
+/* The reply of a page; the one after it starts just after its last key. */
+int okof__iter_reply(okof_etcd_iter_t *it, const unsigned char *body, size_t len)
+{
     okof__ebuf *lastkey;
     int rc;
     okof__ep_range_free(&it->page);
     it->pos = 0;
-    kv.key = it->from.p;
-    kv.klen = it->from.n;
-    rc = okof__etcd_call(it->h, OKOF__EP_RANGE,
-                         okof__ep_range(&kv, it->end.p, it->end.n, PAGE, it->rev,
-                                        !it->values),
-                         OKOF__ETX_IDEMPOTENT, &reply);
-    if (rc == 0)
-        rc = okof__ep_range_reply(reply.p, reply.n, &it->page);
-    okof__ebuf_free(&reply);
-    if (rc)
+    if ((rc = okof__ep_range_reply(body, len, &it->page)) != 0)
         return rc;
     if (it->rev == 0)
         it->rev = it->page.rev;
@@ -81,8 +83,8 @@ static int next_page(okof_etcd_iter_t *it)
     return 0;
 }
 
-int okof_etcd_iter_next(okof_etcd_iter_t *it, const char **key, size_t *klen,
-                        const void **val, size_t *vlen, int *vrc)
+int okof__iter_take(okof_etcd_iter_t *it, const char **key, size_t *klen,
+                    const void **val, size_t *vlen, int *vrc)
 {
     okof__ebuf *k;
     unsigned char *out = NULL;
@@ -91,12 +93,8 @@ int okof_etcd_iter_next(okof_etcd_iter_t *it, const char **key, size_t *klen,
     free(it->val);
     it->val = NULL;
     for (;;) {
-        while (it->pos == it->page.n) {
-            if (it->last && it->rev != 0)
-                return OKOF_NOTFOUND;
-            if ((rc = next_page(it)) != 0)
-                return rc;
-        }
+        if (it->pos == it->page.n)
+            return it->last && it->rev != 0 ? OKOF_NOTFOUND : OKOF__NEED_PAGE;
         k = &it->page.kvs[2 * it->pos];
         if (k->n < it->h->plen || memcmp(k->p, it->h->prefix, it->h->plen) != 0)
             return -EPROTO; /* a key outside the range asked for */
@@ -119,4 +117,19 @@ int okof_etcd_iter_next(okof_etcd_iter_t *it, const char **key, size_t *klen,
     }
     it->pos++;
     return 0;
+}
+
+int okof_etcd_iter_next(okof_etcd_iter_t *it, const char **key, size_t *klen,
+                        const void **val, size_t *vlen, int *vrc)
+{
+    int rc;
+    while ((rc = okof__iter_take(it, key, klen, val, vlen, vrc)) == OKOF__NEED_PAGE) {
+        okof__eop op;
+        okof__eop_page(&op, it);
+        rc = okof__etcd_run(&op);
+        okof__eop_free(&op);
+        if (rc != 0)
+            return rc;
+    }
+    return rc;
 }

@@ -31,9 +31,9 @@ local function sorted_keys(db, prefix)
   return t
 end
 
-describe("okofdb on etcd", function()
-  setup(function() cluster = C.start() end)
-  teardown(function()
+describe("okofdb on etcd #etcd", function()
+  lazy_setup(function() cluster = C.start() end)
+  lazy_teardown(function()
     if cluster then cluster:stop() end
     H.cleanup()
   end)

@@ -24,12 +24,12 @@ local function okof(args, input)
            err = H.read_file(errf) }
 end
 
-describe("bin/okofdb on etcd", function()
-  setup(function()
+describe("bin/okofdb on etcd #etcd", function()
+  lazy_setup(function()
     cluster = C.start()
     scratch = H.tmpdir()
   end)
-  teardown(function()
+  lazy_teardown(function()
     if cluster then cluster:stop() end
     H.cleanup()
   end)
