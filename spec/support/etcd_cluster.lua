@@ -115,8 +115,15 @@ function EC.base64_encode(s)
   return concat(out)
 end
 
+-- Whether pid is a process that has not exited (a zombie has: processes
+-- started in the background are reparented, and may wait to be reaped).
 local function alive(pid)
-  return pid ~= nil and H.run("kill -0 " .. pid .. " 2>/dev/null")
+  if pid == nil then return false end
+  local f = io.open("/proc/" .. pid .. "/stat", "r")
+  if not f then return false end
+  local stat = f:read("*l") or ""
+  f:close()
+  return not stat:match("^%d+ %b() Z")
 end
 
 -- Whether pid is a live (not zombie) process whose command line names dir.
