@@ -16,7 +16,7 @@ ETCD_LUAS = $(LUA) $(filter luajit,$(HAVE_LUAS))
 # luajit's module lives in build/luajit, $(LUA)'s in build
 etcd_dir  = $(if $(filter $(LUA),$(1)),$(2),$(2)/$(1))
 
-.PHONY: etcd etcd-asan etcd-valgrind etcd-lint etcd-rock
+.PHONY: etcd etcd-asan etcd-valgrind etcd-lint etcd-rock etcd-openresty
 
 $(ETCD_SO): $(ETCD_ALL)
 	@mkdir -p $(@D)
@@ -49,6 +49,12 @@ etcd: $(ETCD_CTEST) $(ETCD_SO) $(SO) $(if $(filter luajit,$(HAVE_LUAS)),build/lu
 	  LUA_PATH='$(SPEC_PATH)' LUA_CPATH="$$d/?.so;;" OKOF_LUA=$$l \
 	    $$l $(BUSTED) spec/etcd; \
 	done
+	$(MAKE) --no-print-directory etcd-openresty
+
+# nginx with one worker: a request waiting on a stopped member does not
+# keep the worker from answering another (cosockets).
+etcd-openresty: build/luajit/okofdb/core.so build/luajit/okofdb/etcd.so
+	examples/openresty/etcd_test.sh
 
 etcd-asan: build-asan/okofdb/etcd.so $(ASAN_SO)
 	LUA_PATH='$(SPEC_PATH)' LUA_CPATH='build-asan/?.so;;' OKOF_LUA=$(LUA) $(ASAN_ENV) \
