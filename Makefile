@@ -58,7 +58,8 @@ ASAN_ENV  = LD_PRELOAD='$(ASAN_RT)' ASAN_OPTIONS=detect_leaks=1:exitcode=86 \
             UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
 # The spec files every interpreter runs; spec/faults needs its shim
-# preloaded and runs on its own (make faults).
+# preloaded and runs on its own (make faults); spec/etcd (tag etcd) starts
+# etcd clusters and runs on its own (make etcd, make etcd-specs).
 BUSTED_ARGS = --exclude-pattern=faults_spec --exclude-tags=slow,etcd spec
 
 FAULT_SHIM = build/faults/shim.so
@@ -71,7 +72,7 @@ LUAS      ?= lua5.1 lua5.2 lua5.3 lua5.4 luajit
 HAVE_LUAS  = $(foreach l,$(LUAS),$(if $(shell command -v $(l) 2>/dev/null),$(l)))
 pc_name    = $(if $(filter luajit,$(1)),luajit,$(1))
 
-.PHONY: all test docs hosts faults reliability bench bench-smoke spec spec-all asan ctest example rock valgrind lint demo install clean
+.PHONY: all test docs hosts faults reliability bench bench-smoke spec spec-all asan ctest example rock valgrind lint demo install clean etcd-specs
 
 all: $(SO)
 
@@ -130,6 +131,18 @@ hosts: build/luajit/okofdb/core.so
 	examples/openresty/test.sh
 	examples/nvim/test.sh
 	examples/embed/test.sh
+
+# make etcd-specs: the specs of spec/etcd (make etcd also runs the C test)
+# under Lua 5.4 and LuaJIT, each spec file on a 3-member cluster of its own
+# (spec/support/etcd_cluster.lua; Debian packages etcd-server and
+# etcd-client); pending when etcd is not installed.
+etcd-specs: $(ETCD_SO) $(SO) $(if $(filter luajit,$(HAVE_LUAS)),build/luajit/okofdb/etcd.so build/luajit/okofdb/core.so)
+	@set -e; for l in $(LUA) $(filter luajit,$(HAVE_LUAS)); do \
+	  d=build; [ $$l = luajit ] && d=build/luajit; \
+	  echo "== etcd specs under $$l"; \
+	  LUA_PATH='$(SPEC_PATH)' LUA_CPATH="$$d/?.so;;" OKOF_LUA=$$l \
+	    $$l $(BUSTED) spec/etcd; \
+	done
 
 # The plain-C driver of the core, normal and sanitized.
 ctest: $(CTEST) $(ASAN_CTEST)
@@ -229,15 +242,17 @@ REL_ENV = $(SPEC_ENV) OKOF_RELIABILITY_LOG=$(CURDIR)/$(REL_LOG)
 rel_step = $(2) >build/reliability-$(1).out 2>&1; \
   echo "RELIABILITY run.$(1)=$$?" >>$(REL_LOG); cat build/reliability-$(1).out
 
-reliability: $(SO) $(FAULT_SHIM)
+reliability: $(SO) $(FAULT_SHIM) build/okofdb/etcd.so
 	@mkdir -p build && rm -f $(REL_LOG) build/reliability-*.out
 	$(call rel_step,slow,$(REL_ENV) $(LUA) $(BUSTED) --tags=slow spec/reliability)
+	$(call rel_step,etcd,$(REL_ENV) $(LUA) $(BUSTED) spec/etcd/race_spec.lua spec/etcd/failover_spec.lua spec/etcd/layout_spec.lua)
 	$(call rel_step,quick,$(REL_ENV) $(LUA) $(BUSTED) --exclude-tags=slow spec/reliability)
 	$(call rel_step,corruption,$(REL_ENV) $(LUA) $(BUSTED) spec/corruption_spec.lua)
 	$(call rel_step,faults,OKOF_RELIABILITY_LOG=$(CURDIR)/$(REL_LOG) $(MAKE) --no-print-directory faults)
 	$(LUA) tools/reliability_report.lua --log $(REL_LOG) --out RELIABILITY.md \
 	  --command 'make reliability' --fuzz-dir build/fuzz \
 	  --step slow=build/reliability-slow.out --step quick=build/reliability-quick.out \
+	  --step etcd=build/reliability-etcd.out \
 	  --step corruption=build/reliability-corruption.out --step faults=build/reliability-faults.out
 
 # make bench: okofdb against the file system's floor and its peers, on

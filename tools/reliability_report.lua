@@ -255,7 +255,7 @@ end
 
 -- any other spec that counts its tests (RL.counted) and has no row above
 do
-  local known = { crash = true, concurrency = true, strace = true, hostile = true, badinput = true }
+  local known = { crash = true, concurrency = true, strace = true, hostile = true, badinput = true, etcd = true }
   local extra = {}
   for name in pairs(V) do
     local prefix = name:match("^([%w_]+)%.tests$")
@@ -267,6 +267,25 @@ do
     local failed, tests = failed_tests(prefix)
     row(TITLES[prefix] or prefix, "spec/reliability/" .. prefix .. "_spec.lua",
       format("%s tests", n(tests)), failed, "tests failed")
+  end
+end
+
+-- etcd: spec/etcd on a 3-member cluster (not run where etcd is not installed)
+do
+  local failed, tests = failed_tests("etcd")
+  local where = "spec/etcd/race_spec.lua, failover_spec.lua, layout_spec.lua"
+  if failed == nil then
+    rows[#rows + 1] = { name = "etcd cluster", where = where, tried = "-", result = "not run",
+      note = "etcd not installed (Debian: etcd-server, etcd-client)" }
+  else
+    row("etcd cluster", where,
+      format("%s tests on a 3-member etcd cluster: %s keys added by %s processes at once (one winner each); " ..
+        "%s acknowledged puts of 2 writers read back after the leader was killed and restarted (%s calls failed " ..
+        "meanwhile); members stopped and killed below quorum, every member down, a wrong port, the first member " ..
+        "of the URL dead, a walk's member killed",
+        n(tests), n(V["etcd.race.keys"]), n(V["etcd.race.procs"]), n(V["etcd.failover.acked"]),
+        n(V["etcd.failover.failed_calls"])),
+      failed + (num("etcd.failover.lost") or 0), "acknowledged writes lost, or failed tests")
   end
 end
 
