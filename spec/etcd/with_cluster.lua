@@ -6,14 +6,14 @@
 --   lua5.4 spec/etcd/with_cluster.lua valgrind build/okof_etcd_test
 package.path = "spec/?.lua;" .. package.path
 local H = require("helpers")
-local C = require("etcd.cluster")
+local EC = require("support.etcd_cluster")
 
-local cluster = C.start()
+local cluster = EC.start()
 local words = {}
 for i = 1, #arg do words[i] = H.q(arg[i]) end
 local members, pids = {}, {}
 for i, m in ipairs(cluster.members) do
-  members[i], pids[i] = m.hostport, tostring(m.pid)
+  members[i], pids[i] = cluster:endpoint(i), tostring(m.pid)
 end
 local ok = H.run("OKOF_ETCD_URL=" .. H.q(cluster:url("ctest")) ..
   " OKOF_ETCD_MEMBERS=" .. H.q(table.concat(members, " ")) ..
