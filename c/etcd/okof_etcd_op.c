@@ -278,7 +278,7 @@ static void interpret(okof__eop *op, const unsigned char *body, size_t len)
     op->rc = rc;
 }
 
-void okof__eop_done(okof__eop *op, int outcome, long status,
+void okof__eop_done(okof__eop *op, enum okof__outcome outcome, long status,
                     const unsigned char *body, size_t len, const char *said)
 {
     okof_etcd_t *h = op->h;
