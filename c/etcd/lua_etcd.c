@@ -90,8 +90,10 @@ static int fail(lua_State *L, const letcd *e, int rc, const char *fn,
 {
     const char *detail = said(L, e);
     okof__l_fail(L, rc, fn, e->base.dir, key, klen, NULL);
-    lua_pushfstring(L, "%s%s%s", lua_tostring(L, -2),
+    lua_pushfstring(L, "%s%s%s%s", lua_tostring(L, -2),
                     write && rc == -ETIMEDOUT ? "; the write's outcome is unknown" : "",
+                    rc == -E2BIG && !*detail ? " (larger than the cluster accepts: "
+                                               "request_bytes, txn_ops)" : "",
                     detail);
     lua_replace(L, -3);
     return 3;

@@ -260,14 +260,14 @@ static void interpret(okof__eop *op, const unsigned char *body, size_t len)
         break;
     case OKOF__OP_DEL:
         if ((rc = okof__ep_delete_reply(body, len, &deleted)) == 0 && deleted == 0)
-            rc = OKOF_NOTFOUND;
+            /* none left: but an attempt that timed out may have removed it */
+            rc = op->timed_out ? -ETIMEDOUT : OKOF_NOTFOUND;
         break;
     case OKOF__OP_PUTS:
         if ((rc = okof__ep_txn_reply(body, len, &ok)) == 0)
             op->done += op->batch;
         if (rc == 0 && op->done < op->n) {
-            op->tries = 0; /* the next transaction: a new request */
-            op->deadline = 0.0;
+            op->tries = 0; /* the next transaction, within the same time */
             op->timed_out = op->unavailable = 0;
             return;
         }

@@ -2,7 +2,9 @@
  * okof_etcd_test.c -- the etcd store from C: the protocol code fed canned
  * replies (no cluster needed), then, when OKOF_ETCD_URL names a store on a
  * running cluster, the C API of okof_etcd.h, a handle used after fork()
- * included. Run by `make etcd` and under valgrind by `make etcd-valgrind`
+ * included. The operations (okof_etcd_op.c) are driven by hand: which
+ * member gets which share of the time, failover, and what the outcomes
+ * of attempts mean. Run by `make etcd` and under valgrind by `make etcd-valgrind`
  * (spec/etcd/with_cluster.lua starts the cluster).
  */
 #define _POSIX_C_SOURCE 200809L
@@ -13,8 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "okof_etcd.h"
-#include "okof_etcd_proto.h"
+#include "okof_etcd_int.h"
 
 static int failures;
 
@@ -127,6 +128,98 @@ static void test_open(void)
     okof_etcd_close(NULL);
 }
 
+#define OK_PUT "{\"header\":{\"revision\":\"9\"}}"
+#define NO_LEADER "{\"error\":\"etcdserver: no leader\",\"code\":14}"
+
+/* The next attempt of op at time t: its member, and its share in *ms. */
+static const char *attempt_at(okof__eop *op, double t, long *ms)
+{
+    const char *member = NULL, *path, *body;
+    return okof__eop_next(op, t, &member, &path, &body, ms) ? member : NULL;
+}
+
+static void answer(okof__eop *op, long status, const char *body)
+{
+    okof__eop_done(op, OKOF__ANSWERED, status, U(body), strlen(body), NULL);
+}
+
+static void test_ops(void)
+{
+    okof_etcd_t *h = NULL;
+    okof__eop op;
+    long ms = 0;
+    const char *m;
+    if (okof_etcd_open(&h, "etcd://a:1,b:2,c:3/app", NULL) != 0) {
+        CHECK(!!0);
+        return;
+    }
+    /* each member gets a share of what is left; refused moves on */
+    okof__eop_put(&op, h, "k", 1, "v", 1, 0);
+    m = attempt_at(&op, 100.0, &ms);
+    CHECK(m && strcmp(m, "a:1") == 0 && ms == 1666);
+    okof__eop_done(&op, OKOF__TIMED_OUT, 0, NULL, 0, "timeout");
+    m = attempt_at(&op, 101.5, &ms);
+    CHECK(m && strcmp(m, "b:2") == 0 && ms == 1750);
+    okof__eop_done(&op, OKOF__REFUSED, 0, NULL, 0, "refused");
+    m = attempt_at(&op, 102.0, &ms);
+    CHECK(m && strcmp(m, "c:3") == 0 && ms == 3000);
+    answer(&op, 200, OK_PUT);
+    CHECK(attempt_at(&op, 102.5, &ms) == NULL && op.rc == 0);
+    okof__eop_free(&op);
+    /* the next call starts with the member that answered */
+    okof__eop_del(&op, h, "k", 1);
+    m = attempt_at(&op, 200.0, &ms);
+    CHECK(m && strcmp(m, "c:3") == 0);
+    /* a delete that timed out, then "none there": the outcome is unknown */
+    okof__eop_done(&op, OKOF__TIMED_OUT, 0, NULL, 0, "timeout");
+    CHECK(attempt_at(&op, 201.0, &ms) != NULL);
+    answer(&op, 200, OK_PUT);
+    CHECK(op.rc == -ETIMEDOUT);
+    okof__eop_free(&op);
+    /* an add whose connection broke is not sent again */
+    okof__eop_put(&op, h, "k", 1, "v", 1, 1);
+    CHECK(attempt_at(&op, 300.0, &ms) != NULL);
+    okof__eop_done(&op, OKOF__LOST, 0, NULL, 0, "reset");
+    CHECK(attempt_at(&op, 300.1, &ms) == NULL && op.rc == -ETIMEDOUT);
+    CHECK(strstr(okof_etcd_errmsg(h), "reset") != NULL);
+    okof__eop_free(&op);
+    /* members without a leader, or refusing: EUNAVAILABLE after all three */
+    okof__eop_get(&op, h, "k", 1);
+    CHECK(attempt_at(&op, 400.0, &ms) != NULL);
+    answer(&op, 503, NO_LEADER);
+    CHECK(attempt_at(&op, 400.1, &ms) != NULL);
+    okof__eop_done(&op, OKOF__REFUSED, 0, NULL, 0, "refused");
+    CHECK(attempt_at(&op, 400.2, &ms) != NULL);
+    answer(&op, 503, NO_LEADER);
+    CHECK(attempt_at(&op, 400.3, &ms) == NULL && op.rc == OKOF_EUNAVAILABLE);
+    okof__eop_free(&op);
+    /* all refused: ECONNREFUSED; the time passed: ETIMEDOUT */
+    okof__eop_get(&op, h, "k", 1);
+    while (attempt_at(&op, 500.0, &ms) != NULL)
+        okof__eop_done(&op, OKOF__REFUSED, 0, NULL, 0, "refused");
+    CHECK(op.rc == -ECONNREFUSED);
+    okof__eop_free(&op);
+    okof__eop_get(&op, h, "k", 1);
+    CHECK(attempt_at(&op, 600.0, &ms) != NULL);
+    okof__eop_done(&op, OKOF__REFUSED, 0, NULL, 0, "refused");
+    CHECK(attempt_at(&op, 605.0, &ms) == NULL && op.rc == -ETIMEDOUT);
+    okof__eop_free(&op);
+    /* a value too big for request_bytes never makes a request */
+    {
+        static unsigned char big[2000000];
+        unsigned long x = 12345;
+        size_t i;
+        for (i = 0; i < sizeof big; i++) {
+            x = x * 1103515245UL + 12345UL;
+            big[i] = (unsigned char)(x >> 16);
+        }
+        okof__eop_put(&op, h, "k", 1, big, sizeof big, 0);
+        CHECK(op.rc == -E2BIG && attempt_at(&op, 700.0, &ms) == NULL);
+        okof__eop_free(&op);
+    }
+    okof_etcd_close(h);
+}
+
 /* put, get, add, del, put_many and a walk on the store at url. */
 static void test_store(okof_etcd_t *h)
 {
@@ -186,6 +279,7 @@ int main(void)
     test_requests();
     test_errors();
     test_open();
+    test_ops();
     if (url != NULL && okof_etcd_open(&h, url, NULL) == 0) {
         test_store(h);
         test_fork(h);
