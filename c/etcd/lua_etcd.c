@@ -541,8 +541,8 @@ static int each_next(lua_State *L)
     } else {
         n = okof__l_push_read(L, 2, "get", key, klen, (void *)(size_t)val, vlen, 0);
     }
-    lua_pushlstring(L, key, klen);
-    lua_insert(L, 3);
+    lua_pushlstring(L, key, klen); /* before the value, or nil, msg, code */
+    lua_insert(L, n > 0 ? -2 : -4);
     return n > 0 ? 2 : 4;
 }
 

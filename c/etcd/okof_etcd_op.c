@@ -290,6 +290,8 @@ void okof__eop_done(okof__eop *op, enum okof__outcome outcome, long status,
         return;
     if (outcome == OKOF__ANSWERED) {
         rc = okof__ep_status(status, body, len, &next, text, sizeof text);
+        if (next == OKOF__EP_DONE)
+            h->msg[0] = '\0'; /* an answer: what others said is moot */
         if (rc != 0)
             note(h, h->members[i], text);
         if (next == OKOF__EP_DONE) {

@@ -481,6 +481,19 @@ describe("okofdb on etcd #etcd", function()
       assert.is_true(db:put("k", "v"))
       assert.are.equal("v", db:get("k"))
       db:close()
+      -- a walk that failed over yields a bad value as key, nil, msg, code
+      cluster:put_raw("/fo/bad", "garbage")
+      db = assert(okofdb.open(url))
+      local got = {}
+      for k, v, msg, code in db:each() do got[#got + 1] = { k, v, msg, code } end
+      db:close()
+      assert.are.equal(2, #got)
+      assert.are.equal("bad", got[1][1])
+      assert.is_nil(got[1][2])
+      assert.are.equal("CORRUPT", got[1][4])
+      assert.is_true(H.contains(got[1][3], 'get "bad" in etcd://'), got[1][3])
+      assert.is_false(H.contains(got[1][3], "refused"), got[1][3])
+      assert.are.same({ "k", "v" }, { got[2][1], got[2][2] })
     end)
 
     it("a member that does not answer is ETIMEDOUT within the timeout; a write's outcome is unknown", function()
