@@ -178,11 +178,18 @@ int okof__l_put_many(lua_State *L)
 int okof__l_sweep(lua_State *L)
 {
     ldb *u = okof__l_toldb(L, "sweep");
-    lua_Number max_age;
+    lua_Number max_age = 3600;
     size_t removed = 0;
     int rc;
     okof__l_live(L, u, "sweep");
-    max_age = okof__l_max_age(L, 2);
+    if (!lua_isnoneornil(L, 2)) {
+        if (lua_type(L, 2) != LUA_TNUMBER)
+            okof__l_typeerror(L, 2, 1, "sweep", "max_age", "number");
+        max_age = lua_tonumber(L, 2);
+    }
+    if (!(max_age >= 0))
+        okof__l_argerror(L, 1, "sweep", "max_age",
+                         "must be a non-negative number");
     rc = okof_sweep(okof__l_live(L, u, "sweep"), (double)max_age, &removed);
     if (rc != 0)
         return okof__l_fail(L, rc, "sweep", u->dir, NULL, 0, NULL);
