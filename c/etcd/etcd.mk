@@ -31,6 +31,11 @@ build-asan/okofdb/etcd.so: $(ETCD_ALL)
 	$(CC) $(ALL_CFLAGS) $(SAN) $(ETCD_CFLAGS) $(LUA_CFLAGS) -shared -o $@ $(ETCD_SRC) \
 	  $(ETCD_BIND) $(CORE_SRC) $(ETCD_LIBS) $(SNAPPY_LIBS) -lm
 
+build-asan/%/okofdb/etcd.so: $(ETCD_ALL)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN) $(ETCD_CFLAGS) $$($(PKG_CONFIG) --cflags $(call pc_name,$*)) \
+	  -shared -o $@ $(ETCD_SRC) $(ETCD_BIND) $(CORE_SRC) $(ETCD_LIBS) $(SNAPPY_LIBS) -lm
+
 $(ETCD_CTEST): spec/etcd/okof_etcd_test.c $(CORE_SRC) $(CORE_HDR) $(ETCD_SRC) $(ETCD_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ETCD_CFLAGS) -o $@ spec/etcd/okof_etcd_test.c $(ETCD_SRC) \
@@ -58,9 +63,14 @@ etcd-specs: $(ETCD_SO) $(SO) $(if $(filter luajit,$(HAVE_LUAS)),build/luajit/oko
 etcd-openresty: build/luajit/okofdb/core.so build/luajit/okofdb/etcd.so
 	examples/openresty/etcd_test.sh
 
-etcd-asan: build-asan/okofdb/etcd.so $(ASAN_SO)
-	LUA_PATH='$(SPEC_PATH)' LUA_CPATH='build-asan/?.so;;' OKOF_LUA=$(LUA) $(ASAN_ENV) \
-	  $(LUA) $(BUSTED) spec/etcd
+# The etcd specs against the sanitized modules, under $(LUA) and LuaJIT.
+etcd-asan: build-asan/okofdb/etcd.so $(ASAN_SO) $(if $(filter luajit,$(HAVE_LUAS)),build-asan/luajit/okofdb/etcd.so build-asan/luajit/okofdb/core.so)
+	@set -e; for l in $(ETCD_LUAS); do \
+	  d=build-asan; [ $$l = luajit ] && d=build-asan/luajit; \
+	  echo "== sanitized etcd specs under $$l"; \
+	  LUA_PATH='$(SPEC_PATH)' LUA_CPATH="$$d/?.so;;" OKOF_LUA=$$l $(ASAN_ENV) \
+	    $$l $(BUSTED) spec/etcd; \
+	done
 
 etcd-valgrind: $(ETCD_CTEST)
 	$(LUA) spec/etcd/with_cluster.lua valgrind --error-exitcode=99 --leak-check=full \

@@ -103,6 +103,20 @@ static void test_requests(void)
     CHECK(okof__ep_prefix_end(U("\xff\xff"), 2, end) == 1 && end[0] == 0);
 }
 
+/* A buffer filled to its capacity still has room for its NUL (valgrind
+ * and ASan see the write past the end otherwise). */
+static void test_ebuf(void)
+{
+    okof__ebuf b = {0};
+    char chunk[300];
+    memset(chunk, 'x', sizeof chunk);
+    CHECK(okof__ebuf_add(&b, chunk, 100) == 0);
+    CHECK(okof__ebuf_add(&b, chunk, b.cap - b.n) == 0);
+    CHECK(b.n < b.cap && b.p[b.n] == '\0');
+    CHECK(okof__ebuf_add(&b, chunk, sizeof chunk) == 0 && b.p[b.n] == '\0');
+    okof__ebuf_free(&b);
+}
+
 static void test_errors(void)
 {
     CHECK(strcmp(okof_errname(OKOF_EUNAVAILABLE), "EUNAVAILABLE") == 0);
@@ -274,6 +288,7 @@ int main(void)
 {
     const char *url = getenv("OKOF_ETCD_URL");
     okof_etcd_t *h = NULL;
+    test_ebuf();
     test_status();
     test_replies();
     test_requests();
