@@ -132,18 +132,6 @@ hosts: build/luajit/okofdb/core.so
 	examples/nvim/test.sh
 	examples/embed/test.sh
 
-# make etcd-specs: the specs of spec/etcd (make etcd also runs the C test)
-# under Lua 5.4 and LuaJIT, each spec file on a 3-member cluster of its own
-# (spec/support/etcd_cluster.lua; Debian packages etcd-server and
-# etcd-client); pending when etcd is not installed.
-etcd-specs: $(ETCD_SO) $(SO) $(if $(filter luajit,$(HAVE_LUAS)),build/luajit/okofdb/etcd.so build/luajit/okofdb/core.so)
-	@set -e; for l in $(LUA) $(filter luajit,$(HAVE_LUAS)); do \
-	  d=build; [ $$l = luajit ] && d=build/luajit; \
-	  echo "== etcd specs under $$l"; \
-	  LUA_PATH='$(SPEC_PATH)' LUA_CPATH="$$d/?.so;;" OKOF_LUA=$$l \
-	    $$l $(BUSTED) spec/etcd; \
-	done
-
 # The plain-C driver of the core, normal and sanitized.
 ctest: $(CTEST) $(ASAN_CTEST)
 	rm -rf $(SCRATCH)/ctest && mkdir -p $(SCRATCH)/ctest

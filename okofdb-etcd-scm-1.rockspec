@@ -64,5 +64,7 @@ build = {
          libdirs = { "$(SNAPPY_LIBDIR)", "$(CURL_LIBDIR)", "$(CJSON_LIBDIR)" },
          libraries = { "snappy", "curl", "cjson" },
       },
+      -- inside nginx: the methods over cosockets
+      ["okofdb.etcd_ngx"] = "lua/okofdb/etcd_ngx.lua",
    },
 }

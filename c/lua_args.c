@@ -175,3 +175,43 @@ int okof__l_opt_codec(lua_State *L)
     lua_replace(L, 3);
     return okof__codec_is_builtin(L, 3) ? CODEC_BUILTIN : CODEC_CUSTOM;
 }
+
+/* ---- pieces of the handles of every kind of store ----------------------- */
+
+void okof__l_set_walk(lua_State *L, int dbm, int itm, const char *name,
+                      lua_CFunction method, lua_CFunction next)
+{
+    lua_pushvalue(L, dbm);
+    lua_pushvalue(L, itm);
+    lua_pushcclosure(L, next, 1);
+    lua_pushcclosure(L, method, 2);
+    lua_setfield(L, -2, name);
+}
+
+void *okof__l_towalk(lua_State *L)
+{
+    void *w = lua_touserdata(L, 1);
+    int same = 0;
+    if (w != NULL && lua_getmetatable(L, 1)) {
+        same = lua_rawequal(L, -1, lua_upvalueindex(1));
+        lua_pop(L, 1);
+    }
+    if (!same)
+        luaL_error(L, "okofdb iterator called without its walk (got %s)",
+                   luaL_typename(L, 1));
+    return w;
+}
+
+lua_Number okof__l_max_age(lua_State *L, int idx)
+{
+    lua_Number max_age = 3600;
+    if (!lua_isnoneornil(L, idx)) {
+        if (lua_type(L, idx) != LUA_TNUMBER)
+            okof__l_typeerror(L, idx, idx - 1, "sweep", "max_age", "number");
+        max_age = lua_tonumber(L, idx);
+    }
+    if (!(max_age >= 0))
+        okof__l_argerror(L, idx - 1, "sweep", "max_age",
+                         "must be a non-negative number");
+    return max_age;
+}

@@ -173,19 +173,6 @@ static const luaL_Reg iter_meta[] = {{"__gc", okof__l_iter_close},
                                      {"__close", okof__l_iter_close},
                                      {NULL, NULL}};
 
-/* each or keys, with the handle's metatable (at dbm) and the shared
- * iterator function (with the walk's metatable, at itm) as upvalues, into
- * the table on the stack top. */
-static void set_walk(lua_State *L, int dbm, int itm, const char *name,
-                     lua_CFunction method, lua_CFunction next)
-{
-    lua_pushvalue(L, dbm);
-    lua_pushvalue(L, itm);
-    lua_pushcclosure(L, next, 1);
-    lua_pushcclosure(L, method, 2);
-    lua_setfield(L, -2, name);
-}
-
 /* Every method and metamethod of a handle has its metatable as upvalue 1:
  * checking self is then a comparison, not a lookup in the registry. */
 static void create_metas(lua_State *L)
@@ -201,8 +188,8 @@ static void create_metas(lua_State *L)
     lua_createtable(L, 0, 10);
     lua_pushvalue(L, dbm);
     luaL_setfuncs(L, db_methods, 1);
-    set_walk(L, dbm, itm, "each", okof__l_each, okof__l_each_next);
-    set_walk(L, dbm, itm, "keys", okof__l_keys, okof__l_keys_next);
+    okof__l_set_walk(L, dbm, itm, "each", okof__l_each, okof__l_each_next);
+    okof__l_set_walk(L, dbm, itm, "keys", okof__l_keys, okof__l_keys_next);
     lua_setfield(L, dbm, "__index");
     lua_pop(L, 2);
 }

@@ -79,6 +79,17 @@ void okof__l_opt_compress_min(lua_State *L, size_t *compress_min);
  * a codec table is copied to stack index 3. */
 int okof__l_opt_codec(lua_State *L);
 
+/* each or keys into the table on the stack top: method with upvalues the
+ * handle's metatable (at dbm) and the shared iterator function next, whose
+ * upvalue is the walk's metatable (at itm). */
+void okof__l_set_walk(lua_State *L, int dbm, int itm, const char *name,
+                      lua_CFunction method, lua_CFunction next);
+/* The walk at index 1 of an iterator function whose upvalue 1 is the
+ * walk's metatable; raises for anything else. */
+void *okof__l_towalk(lua_State *L);
+/* sweep's max_age at idx: 3600 when absent; raises unless a number >= 0. */
+lua_Number okof__l_max_age(lua_State *L, int idx);
+
 /* ---- lua_values.c: values through the codec ----------------------------- */
 
 /* The bytes to store for the value at idx: the string itself without a

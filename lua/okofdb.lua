@@ -80,6 +80,19 @@ local M = {
 
 --- Open the store in directory `dir`.
 --
+-- `dir` may also be the URL of a store on an etcd (v3.4 or later)
+-- cluster, `"etcd://HOST:PORT[,HOST:PORT...]/PATH"`: the same methods
+-- with the same results, the values under the etcd keys `/PATH/<key>`
+-- (see docs/etcd.md). It needs the plug-in `okofdb.etcd` (the rock
+-- `okofdb-etcd`), loaded on first use; without it `open` raises an error
+-- that names the rock. Its options are `codec` and `compress_min` as
+-- below, `timeout` (seconds a call may take, failover included, 5),
+-- `txn_ops` (128) and `request_bytes` (1572864), the cluster's
+-- `--max-txn-ops` and `--max-request-bytes`; `create`, `sync` and
+-- `legacy` are accepted and change nothing. Its failures have the codes
+-- `"ECONNREFUSED"`, `"ETIMEDOUT"`, `"EUNAVAILABLE"`, `"E2BIG"`, `"EPROTO"`
+-- and `"CORRUPT"`.
+--
 -- With `create = true` (the default) the directory and its missing
 -- parents are created, mode `0777` less the umask. `open` does not read
 -- the directory's entries: its cost does not depend on the number of keys.

@@ -13,10 +13,8 @@ ETCD_ALL  = $(CORE_SRC) $(CORE_HDR) $(ETCD_SRC) $(ETCD_HDR) $(ETCD_BIND) $(BIND_
 ETCD_SO   = build/okofdb/etcd.so
 ETCD_CTEST = build/okof_etcd_test
 ETCD_LUAS = $(LUA) $(filter luajit,$(HAVE_LUAS))
-# luajit's module lives in build/luajit, $(LUA)'s in build
-etcd_dir  = $(if $(filter $(LUA),$(1)),$(2),$(2)/$(1))
 
-.PHONY: etcd etcd-asan etcd-valgrind etcd-lint etcd-rock
+.PHONY: etcd etcd-specs etcd-asan etcd-valgrind etcd-lint etcd-rock etcd-openresty
 
 $(ETCD_SO): $(ETCD_ALL)
 	@mkdir -p $(@D)
@@ -33,26 +31,46 @@ build-asan/okofdb/etcd.so: $(ETCD_ALL)
 	$(CC) $(ALL_CFLAGS) $(SAN) $(ETCD_CFLAGS) $(LUA_CFLAGS) -shared -o $@ $(ETCD_SRC) \
 	  $(ETCD_BIND) $(CORE_SRC) $(ETCD_LIBS) $(SNAPPY_LIBS) -lm
 
+build-asan/%/okofdb/etcd.so: $(ETCD_ALL)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN) $(ETCD_CFLAGS) $$($(PKG_CONFIG) --cflags $(call pc_name,$*)) \
+	  -shared -o $@ $(ETCD_SRC) $(ETCD_BIND) $(CORE_SRC) $(ETCD_LIBS) $(SNAPPY_LIBS) -lm
+
 $(ETCD_CTEST): spec/etcd/okof_etcd_test.c $(CORE_SRC) $(CORE_HDR) $(ETCD_SRC) $(ETCD_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ETCD_CFLAGS) -o $@ spec/etcd/okof_etcd_test.c $(ETCD_SRC) \
 	  $(CORE_SRC) $(ETCD_LIBS) $(SNAPPY_LIBS)
 
-# The specs of spec/etcd start their own cluster (etcd 3.4 on free
-# loopback ports, in a temporary directory) and always stop it.
-etcd: $(ETCD_CTEST) $(ETCD_SO) $(SO) $(if $(filter luajit,$(HAVE_LUAS)),build/luajit/okofdb/etcd.so build/luajit/okofdb/core.so)
+# make etcd: the C test (the protocol on canned replies, then the C API
+# on a cluster), the specs of spec/etcd under Lua 5.4 and LuaJIT (each
+# spec file on a 3-member cluster of its own, spec/support/etcd_cluster.lua;
+# pending when etcd is not installed), and nginx over cosockets.
+etcd: $(ETCD_CTEST) etcd-specs
 	$(ETCD_CTEST)
 	$(LUA) spec/etcd/with_cluster.lua $(ETCD_CTEST)
+	$(MAKE) --no-print-directory etcd-openresty
+
+etcd-specs: $(ETCD_SO) $(SO) $(if $(filter luajit,$(HAVE_LUAS)),build/luajit/okofdb/etcd.so build/luajit/okofdb/core.so)
 	@set -e; for l in $(ETCD_LUAS); do \
-	  d=$(call etcd_dir,$$l,build); [ $$l = luajit ] && d=build/luajit; \
+	  d=build; [ $$l = luajit ] && d=build/luajit; \
 	  echo "== etcd specs under $$l"; \
 	  LUA_PATH='$(SPEC_PATH)' LUA_CPATH="$$d/?.so;;" OKOF_LUA=$$l \
 	    $$l $(BUSTED) spec/etcd; \
 	done
 
-etcd-asan: build-asan/okofdb/etcd.so $(ASAN_SO)
-	LUA_PATH='$(SPEC_PATH)' LUA_CPATH='build-asan/?.so;;' OKOF_LUA=$(LUA) $(ASAN_ENV) \
-	  $(LUA) $(BUSTED) spec/etcd
+# nginx with one worker: a request waiting on a stopped member does not
+# keep the worker from answering another (cosockets).
+etcd-openresty: build/luajit/okofdb/core.so build/luajit/okofdb/etcd.so
+	examples/openresty/etcd_test.sh
+
+# The etcd specs against the sanitized modules, under $(LUA) and LuaJIT.
+etcd-asan: build-asan/okofdb/etcd.so $(ASAN_SO) $(if $(filter luajit,$(HAVE_LUAS)),build-asan/luajit/okofdb/etcd.so build-asan/luajit/okofdb/core.so)
+	@set -e; for l in $(ETCD_LUAS); do \
+	  d=build-asan; [ $$l = luajit ] && d=build-asan/luajit; \
+	  echo "== sanitized etcd specs under $$l"; \
+	  LUA_PATH='$(SPEC_PATH)' LUA_CPATH="$$d/?.so;;" OKOF_LUA=$$l $(ASAN_ENV) \
+	    $$l $(BUSTED) spec/etcd; \
+	done
 
 etcd-valgrind: $(ETCD_CTEST)
 	$(LUA) spec/etcd/with_cluster.lua valgrind --error-exitcode=99 --leak-check=full \

@@ -90,8 +90,10 @@ static int fail(lua_State *L, const letcd *e, int rc, const char *fn,
 {
     const char *detail = said(L, e);
     okof__l_fail(L, rc, fn, e->base.dir, key, klen, NULL);
-    lua_pushfstring(L, "%s%s%s", lua_tostring(L, -2),
+    lua_pushfstring(L, "%s%s%s%s", lua_tostring(L, -2),
                     write && rc == -ETIMEDOUT ? "; the write's outcome is unknown" : "",
+                    rc == -E2BIG && !*detail ? " (larger than the cluster accepts: "
+                                               "request_bytes, txn_ops)" : "",
                     detail);
     lua_replace(L, -3);
     return 3;
@@ -364,7 +366,7 @@ static int op_done(lua_State *L)
 {
     static const char *const outcomes[] = {"answered", "refused", "timeout",
                                            "lost", NULL};
-    static const int codes[] = {OKOF__ANSWERED, OKOF__REFUSED, OKOF__TIMED_OUT,
+    static const enum okof__outcome codes[] = {OKOF__ANSWERED, OKOF__REFUSED, OKOF__TIMED_OUT,
                                 OKOF__LOST};
     lop *o = to_op(L, 1);
     int i = luaL_checkoption(L, 2, NULL, outcomes);
@@ -401,11 +403,7 @@ static int l_sweep(lua_State *L)
 {
     letcd *e = check_self(L, "sweep");
     live(L, e, "sweep");
-    if (!lua_isnoneornil(L, 2) && lua_type(L, 2) != LUA_TNUMBER)
-        okof__l_typeerror(L, 2, 1, "sweep", "max_age", "number");
-    if (!lua_isnoneornil(L, 2) && !(lua_tonumber(L, 2) >= 0))
-        okof__l_argerror(L, 1, "sweep", "max_age",
-                         "must be a non-negative number");
+    okof__l_max_age(L, 2);
     okof_pushcount(L, 0);
     return 1;
 }
@@ -458,15 +456,7 @@ static int walk_fail(lua_State *L, lwalk *w, int rc)
 /* The walk at index 1 (its metatable is upvalue 1), on an open handle. */
 static lwalk *check_walk(lua_State *L)
 {
-    lwalk *w = (lwalk *)lua_touserdata(L, 1);
-    int same = 0;
-    if (w != NULL && lua_getmetatable(L, 1)) {
-        same = lua_rawequal(L, -1, lua_upvalueindex(1));
-        lua_pop(L, 1);
-    }
-    if (!same)
-        luaL_error(L, "okofdb iterator called without its walk (got %s)",
-                   luaL_typename(L, 1));
+    lwalk *w = (lwalk *)okof__l_towalk(L);
     if (w->e->h == NULL)
         luaL_error(L, "calling '%s' iterator on a closed okofdb handle", w->fn);
     return w;
@@ -551,8 +541,8 @@ static int each_next(lua_State *L)
     } else {
         n = okof__l_push_read(L, 2, "get", key, klen, (void *)(size_t)val, vlen, 0);
     }
-    lua_pushlstring(L, key, klen);
-    lua_insert(L, 3);
+    lua_pushlstring(L, key, klen); /* before the value, or nil, msg, code */
+    lua_insert(L, n > 0 ? -2 : -4);
     return n > 0 ? 2 : 4;
 }
 
@@ -720,16 +710,6 @@ static const luaL_Reg begins[] = {
     {"get", begin_get}, {"put", begin_put}, {"add", begin_add},
     {"del", begin_del}, {"put_many", begin_put_many}, {NULL, NULL}};
 
-static void set_walk(lua_State *L, int hm, int wm, const char *name,
-                     lua_CFunction method, lua_CFunction next)
-{
-    lua_pushvalue(L, hm);
-    lua_pushvalue(L, wm);
-    lua_pushcclosure(L, next, 1);
-    lua_pushcclosure(L, method, 2);
-    lua_setfield(L, -2, name);
-}
-
 static void create_op_meta(lua_State *L)
 {
     luaL_newmetatable(L, ETCD_OP_META);
@@ -758,8 +738,8 @@ static void create_metas(lua_State *L)
     lua_createtable(L, 0, 10);
     lua_pushvalue(L, hm);
     luaL_setfuncs(L, methods, 1);
-    set_walk(L, hm, wm, "each", l_each, each_next);
-    set_walk(L, hm, wm, "keys", l_keys, keys_next);
+    okof__l_set_walk(L, hm, wm, "each", l_each, each_next);
+    okof__l_set_walk(L, hm, wm, "keys", l_keys, keys_next);
     lua_pushvalue(L, -1);
     lua_setfield(L, hm, "__index");
     lua_replace(L, wm);

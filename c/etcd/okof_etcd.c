@@ -242,9 +242,11 @@ int okof_etcd_put_many(okof_etcd_t *h, const okof_kv *items, size_t n,
                        size_t *written)
 {
     okof__eop op;
+    int rc;
     okof__eop_puts(&op, h, items, n);
-    okof__etcd_run(&op);
+    rc = okof__etcd_run(&op);
     if (written != NULL)
         *written = op.done;
-    return run(&op);
+    okof__eop_free(&op);
+    return rc;
 }

@@ -113,14 +113,16 @@ int okof_etcd_add(okof_etcd_t *h, const void *key, size_t klen,
 /*
  * okof_etcd_del -- remove the value of `key`.
  * Returns 0 (removed), OKOF_NOTFOUND (there was none), OKOF_EBADKEY, or
- * the codes of the cluster.
+ * the codes of the cluster. When a member did not answer in time and the
+ * next one finds no value, the first may have removed it: -ETIMEDOUT.
  */
 int okof_etcd_del(okof_etcd_t *h, const void *key, size_t klen);
 
 /*
  * okof_etcd_put_many -- store n values, in transactions of at most
  * txn_ops items and request_bytes bytes, sent in the order of items: each
- * transaction is atomic, the batch is not.
+ * transaction is atomic, the batch is not. All of them within the
+ * handle's timeout.
  *   written  receives how many items, from the first, were committed (n on
  *            success; may be NULL).
  * Errors: OKOF_EBADKEY and -E2BIG (an item alone is too large) before

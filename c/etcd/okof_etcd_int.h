@@ -93,7 +93,7 @@ int okof__eop_next(okof__eop *op, double now, const char **member,
 
 /* The outcome of the attempt okof__eop_next asked for; for an answer its
  * HTTP status and body; said: the transport's words on a failure. */
-void okof__eop_done(okof__eop *op, int outcome, long status,
+void okof__eop_done(okof__eop *op, enum okof__outcome outcome, long status,
                     const unsigned char *body, size_t len, const char *said);
 
 void okof__eop_free(okof__eop *op);

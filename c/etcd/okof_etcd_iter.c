@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { PAGE = 100 };
+/* Keys a page holds: fewer with values, which may each be as large as a
+ * request (1.5 MiB by default). */
+enum { PAGE_KEYS = 128, PAGE_VALUES = 32 };
 
 struct okof_etcd_iter {
     okof_etcd_t *h;
@@ -58,7 +60,8 @@ char *okof__iter_request(okof_etcd_iter_t *it)
     okof__ekv kv = {0};
     kv.key = it->from.p;
     kv.klen = it->from.n;
-    return okof__ep_range(&kv, it->end.p, it->end.n, PAGE, it->rev, !it->values);
+    return okof__ep_range(&kv, it->end.p, it->end.n,
+                          it->values ? PAGE_VALUES : PAGE_KEYS, it->rev, !it->values);
 }
 
 /* The reply of a page; the one after it starts just after its last key. */

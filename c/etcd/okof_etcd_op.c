@@ -260,14 +260,14 @@ static void interpret(okof__eop *op, const unsigned char *body, size_t len)
         break;
     case OKOF__OP_DEL:
         if ((rc = okof__ep_delete_reply(body, len, &deleted)) == 0 && deleted == 0)
-            rc = OKOF_NOTFOUND;
+            /* none left: but an attempt that timed out may have removed it */
+            rc = op->timed_out ? -ETIMEDOUT : OKOF_NOTFOUND;
         break;
     case OKOF__OP_PUTS:
         if ((rc = okof__ep_txn_reply(body, len, &ok)) == 0)
             op->done += op->batch;
         if (rc == 0 && op->done < op->n) {
-            op->tries = 0; /* the next transaction: a new request */
-            op->deadline = 0.0;
+            op->tries = 0; /* the next transaction, within the same time */
             op->timed_out = op->unavailable = 0;
             return;
         }
@@ -278,7 +278,7 @@ static void interpret(okof__eop *op, const unsigned char *body, size_t len)
     op->rc = rc;
 }
 
-void okof__eop_done(okof__eop *op, int outcome, long status,
+void okof__eop_done(okof__eop *op, enum okof__outcome outcome, long status,
                     const unsigned char *body, size_t len, const char *said)
 {
     okof_etcd_t *h = op->h;
@@ -290,6 +290,8 @@ void okof__eop_done(okof__eop *op, int outcome, long status,
         return;
     if (outcome == OKOF__ANSWERED) {
         rc = okof__ep_status(status, body, len, &next, text, sizeof text);
+        if (next == OKOF__EP_DONE)
+            h->msg[0] = '\0'; /* an answer: what others said is moot */
         if (rc != 0)
             note(h, h->members[i], text);
         if (next == OKOF__EP_DONE) {

@@ -24,7 +24,7 @@ enum {
 
 int okof__ebuf_add(okof__ebuf *b, const void *p, size_t len)
 {
-    if (len > b->cap - b->n || b->p == NULL) {
+    if (b->p == NULL || len >= b->cap - b->n) { /* room for len and a NUL */
         size_t cap = b->cap ? b->cap : 256;
         unsigned char *np;
         while (cap - b->n <= len) {

@@ -2,7 +2,9 @@
  * okof_etcd_test.c -- the etcd store from C: the protocol code fed canned
  * replies (no cluster needed), then, when OKOF_ETCD_URL names a store on a
  * running cluster, the C API of okof_etcd.h, a handle used after fork()
- * included. Run by `make etcd` and under valgrind by `make etcd-valgrind`
+ * included. The operations (okof_etcd_op.c) are driven by hand: which
+ * member gets which share of the time, failover, and what the outcomes
+ * of attempts mean. Run by `make etcd` and under valgrind by `make etcd-valgrind`
  * (spec/etcd/with_cluster.lua starts the cluster).
  */
 #define _POSIX_C_SOURCE 200809L
@@ -13,8 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "okof_etcd.h"
-#include "okof_etcd_proto.h"
+#include "okof_etcd_int.h"
 
 static int failures;
 
@@ -102,6 +103,20 @@ static void test_requests(void)
     CHECK(okof__ep_prefix_end(U("\xff\xff"), 2, end) == 1 && end[0] == 0);
 }
 
+/* A buffer filled to its capacity still has room for its NUL (valgrind
+ * and ASan see the write past the end otherwise). */
+static void test_ebuf(void)
+{
+    okof__ebuf b = {0};
+    char chunk[300];
+    memset(chunk, 'x', sizeof chunk);
+    CHECK(okof__ebuf_add(&b, chunk, 100) == 0);
+    CHECK(okof__ebuf_add(&b, chunk, b.cap - b.n) == 0);
+    CHECK(b.n < b.cap && b.p[b.n] == '\0');
+    CHECK(okof__ebuf_add(&b, chunk, sizeof chunk) == 0 && b.p[b.n] == '\0');
+    okof__ebuf_free(&b);
+}
+
 static void test_errors(void)
 {
     CHECK(strcmp(okof_errname(OKOF_EUNAVAILABLE), "EUNAVAILABLE") == 0);
@@ -125,6 +140,98 @@ static void test_open(void)
     o.timeout = 0;
     CHECK(okof_etcd_open(&h, "etcd://127.0.0.1:1/x", &o) == -EINVAL);
     okof_etcd_close(NULL);
+}
+
+#define OK_PUT "{\"header\":{\"revision\":\"9\"}}"
+#define NO_LEADER "{\"error\":\"etcdserver: no leader\",\"code\":14}"
+
+/* The next attempt of op at time t: its member, and its share in *ms. */
+static const char *attempt_at(okof__eop *op, double t, long *ms)
+{
+    const char *member = NULL, *path, *body;
+    return okof__eop_next(op, t, &member, &path, &body, ms) ? member : NULL;
+}
+
+static void answer(okof__eop *op, long status, const char *body)
+{
+    okof__eop_done(op, OKOF__ANSWERED, status, U(body), strlen(body), NULL);
+}
+
+static void test_ops(void)
+{
+    okof_etcd_t *h = NULL;
+    okof__eop op;
+    long ms = 0;
+    const char *m;
+    if (okof_etcd_open(&h, "etcd://a:1,b:2,c:3/app", NULL) != 0) {
+        CHECK(!!0);
+        return;
+    }
+    /* each member gets a share of what is left; refused moves on */
+    okof__eop_put(&op, h, "k", 1, "v", 1, 0);
+    m = attempt_at(&op, 100.0, &ms);
+    CHECK(m && strcmp(m, "a:1") == 0 && ms == 1666);
+    okof__eop_done(&op, OKOF__TIMED_OUT, 0, NULL, 0, "timeout");
+    m = attempt_at(&op, 101.5, &ms);
+    CHECK(m && strcmp(m, "b:2") == 0 && ms == 1750);
+    okof__eop_done(&op, OKOF__REFUSED, 0, NULL, 0, "refused");
+    m = attempt_at(&op, 102.0, &ms);
+    CHECK(m && strcmp(m, "c:3") == 0 && ms == 3000);
+    answer(&op, 200, OK_PUT);
+    CHECK(attempt_at(&op, 102.5, &ms) == NULL && op.rc == 0);
+    okof__eop_free(&op);
+    /* the next call starts with the member that answered */
+    okof__eop_del(&op, h, "k", 1);
+    m = attempt_at(&op, 200.0, &ms);
+    CHECK(m && strcmp(m, "c:3") == 0);
+    /* a delete that timed out, then "none there": the outcome is unknown */
+    okof__eop_done(&op, OKOF__TIMED_OUT, 0, NULL, 0, "timeout");
+    CHECK(attempt_at(&op, 201.0, &ms) != NULL);
+    answer(&op, 200, OK_PUT);
+    CHECK(op.rc == -ETIMEDOUT);
+    okof__eop_free(&op);
+    /* an add whose connection broke is not sent again */
+    okof__eop_put(&op, h, "k", 1, "v", 1, 1);
+    CHECK(attempt_at(&op, 300.0, &ms) != NULL);
+    okof__eop_done(&op, OKOF__LOST, 0, NULL, 0, "reset");
+    CHECK(attempt_at(&op, 300.1, &ms) == NULL && op.rc == -ETIMEDOUT);
+    CHECK(strstr(okof_etcd_errmsg(h), "reset") != NULL);
+    okof__eop_free(&op);
+    /* members without a leader, or refusing: EUNAVAILABLE after all three */
+    okof__eop_get(&op, h, "k", 1);
+    CHECK(attempt_at(&op, 400.0, &ms) != NULL);
+    answer(&op, 503, NO_LEADER);
+    CHECK(attempt_at(&op, 400.1, &ms) != NULL);
+    okof__eop_done(&op, OKOF__REFUSED, 0, NULL, 0, "refused");
+    CHECK(attempt_at(&op, 400.2, &ms) != NULL);
+    answer(&op, 503, NO_LEADER);
+    CHECK(attempt_at(&op, 400.3, &ms) == NULL && op.rc == OKOF_EUNAVAILABLE);
+    okof__eop_free(&op);
+    /* all refused: ECONNREFUSED; the time passed: ETIMEDOUT */
+    okof__eop_get(&op, h, "k", 1);
+    while (attempt_at(&op, 500.0, &ms) != NULL)
+        okof__eop_done(&op, OKOF__REFUSED, 0, NULL, 0, "refused");
+    CHECK(op.rc == -ECONNREFUSED);
+    okof__eop_free(&op);
+    okof__eop_get(&op, h, "k", 1);
+    CHECK(attempt_at(&op, 600.0, &ms) != NULL);
+    okof__eop_done(&op, OKOF__REFUSED, 0, NULL, 0, "refused");
+    CHECK(attempt_at(&op, 605.0, &ms) == NULL && op.rc == -ETIMEDOUT);
+    okof__eop_free(&op);
+    /* a value too big for request_bytes never makes a request */
+    {
+        static unsigned char big[2000000];
+        unsigned long x = 12345;
+        size_t i;
+        for (i = 0; i < sizeof big; i++) {
+            x = x * 1103515245UL + 12345UL;
+            big[i] = (unsigned char)(x >> 16);
+        }
+        okof__eop_put(&op, h, "k", 1, big, sizeof big, 0);
+        CHECK(op.rc == -E2BIG && attempt_at(&op, 700.0, &ms) == NULL);
+        okof__eop_free(&op);
+    }
+    okof_etcd_close(h);
 }
 
 /* put, get, add, del, put_many and a walk on the store at url. */
@@ -181,17 +288,19 @@ int main(void)
 {
     const char *url = getenv("OKOF_ETCD_URL");
     okof_etcd_t *h = NULL;
+    test_ebuf();
     test_status();
     test_replies();
     test_requests();
     test_errors();
     test_open();
+    test_ops();
     if (url != NULL && okof_etcd_open(&h, url, NULL) == 0) {
         test_store(h);
         test_fork(h);
         okof_etcd_close(h);
     } else if (url != NULL) {
-        CHECK(!"okof_etcd_open of OKOF_ETCD_URL");
+        CHECK(url == NULL); /* okof_etcd_open of OKOF_ETCD_URL failed */
     }
     printf("okof_etcd_test: %s%s\n", failures ? "FAILED" : "ok",
            url ? "" : " (no cluster: OKOF_ETCD_URL unset)");
