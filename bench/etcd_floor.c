@@ -17,8 +17,8 @@
  *         ["revision":REV,]"sort_order":"ASCEND","sort_target":"KEY",
  *         "keys_only":true}, pages of 128 (as okofdb's keys() asks) read
  *         at the first page's revision, each from the last key + "\0"; the
- *         whole prefix walked
- *         again and again (>= 2000 entries and >= 0.2 s, or >= 1 s);
+ *         whole prefix walked again and again (>= 2000 entries and
+ *         >= 0.2 s, or >= 1 s);
  *         n = entries, us_op = per entry
  *   del   POST /v3/kv/deleterange {"key":K}
  *   add   POST /v3/kv/txn {"compare":[{"key":K,"target":"CREATE",
