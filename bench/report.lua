@@ -418,7 +418,7 @@ if #etcd_sizes > 0 then
   w("etcd 3.4 (`bench/etcd_bench.lua`; its data on tmpfs), every client talking to the same")
   w("member over one kept-alive HTTP connection. `etcd-floor` (`bench/etcd_floor.c`) makes the")
   w("requests okofdb makes, with the same bytes, through libcurl with nothing around them.")
-  w("µs per operation (keys: per entry, in pages of 100), medians; × is okofdb ÷ floor.")
+  w("µs per operation (keys: per entry, in pages of 128), medians; × is okofdb ÷ floor.")
   w("")
   for _, size in ipairs(etcd_sizes) do
     w("| %s values: op | %s |", size_name(size), table.concat(ETCD_COLS, " µs | ") .. " µs")

@@ -280,7 +280,8 @@ do
   else
     row("etcd cluster", where,
       format("%s tests on a 3-member etcd cluster: %s keys added by %s processes at once (one winner each); " ..
-        "%s acknowledged puts of 2 writers read back after the leader was killed and restarted (%s calls failed " ..
+        "%s acknowledged puts of 2 writers read back after the leader was killed and restarted, then stopped and " ..
+        "resumed (%s calls failed " ..
         "meanwhile); members stopped and killed below quorum, every member down, a wrong port, the first member " ..
         "of the URL dead, a walk's member killed",
         n(tests), n(V["etcd.race.keys"]), n(V["etcd.race.procs"]), n(V["etcd.failover.acked"]),

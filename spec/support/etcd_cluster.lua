@@ -115,8 +115,15 @@ function EC.base64_encode(s)
   return concat(out)
 end
 
+-- Whether pid is a process that has not exited (a zombie has: processes
+-- started in the background are reparented, and may wait to be reaped).
 local function alive(pid)
-  return pid ~= nil and H.run("kill -0 " .. pid .. " 2>/dev/null")
+  if pid == nil then return false end
+  local f = io.open("/proc/" .. pid .. "/stat", "r")
+  if not f then return false end
+  local stat = f:read("*l") or ""
+  f:close()
+  return not stat:match("^%d+ %b() Z")
 end
 
 -- Whether pid is a live (not zombie) process whose command line names dir.
@@ -133,10 +140,32 @@ local function is_member_of(pid, dir)
   return cmd:find(dir, 1, true) ~= nil
 end
 
--- Wait (bounded) until pid is gone or a zombie.
-local function wait_gone(pid, dir)
-  for _ = 1, 200 do
-    if not is_member_of(pid, dir) then return true end
+-- Local TCP ports in LISTEN state (0A), from /proc/net/tcp{,6}.
+local function listening()
+  local t = {}
+  for _, f in ipairs({ "/proc/net/tcp", "/proc/net/tcp6" }) do
+    local s = H.read_file(f) or ""
+    for port, state in s:gmatch("\n%s*%d+: %x+:(%x+) %x+:%x+ (%x%x)") do
+      if state == "0A" then t[tonumber(port, 16)] = true end
+    end
+  end
+  return t
+end
+
+-- Wait (bounded) until pid is gone or a zombie and nothing listens on the
+-- ports any more: the leader thread of a killed process may be a zombie
+-- while its other threads still hold its sockets (a connection to the
+-- port is then accepted by the kernel and reset).
+local function wait_gone(pid, dir, ports)
+  for _ = 1, 400 do
+    if not is_member_of(pid, dir) then
+      local l = listening()
+      local any = false
+      for _, p in ipairs(ports or {}) do
+        if l[p] then any = true end
+      end
+      if not any then return true end
+    end
     H.sleep(0.05)
   end
   return false
@@ -386,7 +415,7 @@ end
 -- SIGKILL member i (its data stays for restart()).
 function Cluster:kill(i)
   local m = self.members[i]
-  if signal(self, i, "KILL") then wait_gone(m.pid, self.dir) end
+  if signal(self, i, "KILL") then wait_gone(m.pid, self.dir, { m.client_port, m.peer_port }) end
   m.pid, m.paused = nil, false
   write_pids(self)
 end
