@@ -271,13 +271,14 @@ static int results(lua_State *L, int idx)
         return luaL_error(L, "calling '%s': the operation is not over", o->fn);
     switch (o->op.kind) {
     case OKOF__OP_GET:
-        if (rc == OKOF_NOTFOUND)
+        if (rc == OKOF_NOTFOUND) {
             lua_pushnil(L);
-        if (rc == OKOF_NOTFOUND || rc != 0)
-            return rc == OKOF_NOTFOUND ? 1 : fail(L, e, rc, "get", key, klen, 0);
+            return 1;
+        }
+        if (rc != 0)
+            return fail(L, e, rc, "get", key, klen, 0);
         okof__l_push_decoder(L);
         n = okof__l_push_read(L, hdx, "get", key, klen, o->op.out, o->op.olen, 0);
-        op_release(o);
         return n < 0 ? 3 : 1;
     case OKOF__OP_PUTS:
         if (rc != 0)
