@@ -36,18 +36,24 @@ build-asan/%/okofdb/etcd.so: $(ETCD_ALL)
 	$(CC) $(ALL_CFLAGS) $(SAN) $(ETCD_CFLAGS) $$($(PKG_CONFIG) --cflags $(call pc_name,$*)) \
 	  -shared -o $@ $(ETCD_SRC) $(ETCD_BIND) $(CORE_SRC) $(ETCD_LIBS) $(SNAPPY_LIBS) -lm
 
+build/etcd_example: examples/c/etcd_example.c $(CORE_SRC) $(CORE_HDR) $(ETCD_SRC) $(ETCD_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ETCD_CFLAGS) -o $@ examples/c/etcd_example.c $(ETCD_SRC) \
+	  $(CORE_SRC) $(ETCD_LIBS) $(SNAPPY_LIBS)
+
 $(ETCD_CTEST): spec/etcd/okof_etcd_test.c $(CORE_SRC) $(CORE_HDR) $(ETCD_SRC) $(ETCD_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ETCD_CFLAGS) -o $@ spec/etcd/okof_etcd_test.c $(ETCD_SRC) \
 	  $(CORE_SRC) $(ETCD_LIBS) $(SNAPPY_LIBS)
 
 # make etcd: the C test (the protocol on canned replies, then the C API
-# on a cluster), the specs of spec/etcd under Lua 5.4 and LuaJIT (each
+# on a cluster), the C example (examples/c/etcd_example.c), the specs of spec/etcd under Lua 5.4 and LuaJIT (each
 # spec file on a 3-member cluster of its own, spec/support/etcd_cluster.lua;
 # pending when etcd is not installed), and nginx over cosockets.
-etcd: $(ETCD_CTEST) etcd-specs
+etcd: $(ETCD_CTEST) build/etcd_example etcd-specs
 	$(ETCD_CTEST)
 	$(LUA) spec/etcd/with_cluster.lua $(ETCD_CTEST)
+	$(LUA) spec/etcd/with_cluster.lua sh -c 'build/etcd_example "$$OKOF_ETCD_URL"'
 	$(MAKE) --no-print-directory etcd-openresty
 
 etcd-specs: $(ETCD_SO) $(SO) $(if $(filter luajit,$(HAVE_LUAS)),build/luajit/okofdb/etcd.so build/luajit/okofdb/core.so)
@@ -78,7 +84,8 @@ etcd-valgrind: $(ETCD_CTEST)
 
 etcd-lint:
 	cppcheck --error-exitcode=1 --enable=warning,portability --std=c99 -q \
-	  --suppress=missingIncludeSystem -Ic -Ic/etcd $(LUA_CFLAGS) $(ETCD_SRC) c/etcd/lua_etcd.c
+	  --suppress=missingIncludeSystem -Ic -Ic/etcd $(LUA_CFLAGS) $(ETCD_SRC) c/etcd/lua_etcd.c \
+	  examples/c/etcd_example.c
 
 # The rock okofdb-etcd: lint it, install it with okofdb into a private
 # tree, run the etcd specs against what was installed.
