@@ -83,6 +83,7 @@ etcd-valgrind: $(ETCD_CTEST)
 	  --trace-children=yes $(ETCD_CTEST)
 
 etcd-lint:
+	$(LUAROCKS) lint okofdb-etcd-scm-1.rockspec
 	cppcheck --error-exitcode=1 --enable=warning,portability --std=c99 -q \
 	  --suppress=missingIncludeSystem -Ic -Ic/etcd $(LUA_CFLAGS) $(ETCD_SRC) c/etcd/lua_etcd.c \
 	  examples/c/etcd_example.c
