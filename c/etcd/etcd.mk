@@ -4,9 +4,9 @@
 # under valgrind (make etcd-valgrind). Included by the Makefile.
 ETCD_SRC  = c/etcd/okof_etcd.c c/etcd/okof_etcd_iter.c c/etcd/okof_etcd_op.c c/etcd/okof_etcd_proto.c \
             c/etcd/okof_etcd_curl.c
-ETCD_HDR  = c/etcd/okof_etcd.h c/etcd/okof_etcd_int.h c/etcd/okof_etcd_proto.h
+ETCD_HDR  = c/etcd/okof_etcd.h c/etcd/okof_etcd_int.h c/etcd/okof_etcd_proto.h c/etcd/lua_etcd.h
 # The shared binding: arguments, codecs, values, put_many's items.
-ETCD_BIND = c/etcd/lua_etcd.c c/lua_args.c c/lua_codec.c c/lua_values.c c/lua_ops.c
+ETCD_BIND = c/etcd/lua_etcd.c c/etcd/lua_etcd_ops.c c/etcd/lua_etcd_walk.c c/lua_args.c c/lua_codec.c c/lua_values.c c/lua_ops.c
 ETCD_LIBS ?= $(shell $(PKG_CONFIG) --libs libcurl libcjson 2>/dev/null || echo -lcurl -lcjson)
 ETCD_CFLAGS = -Ic/etcd $(shell $(PKG_CONFIG) --cflags libcurl libcjson 2>/dev/null)
 ETCD_ALL  = $(CORE_SRC) $(CORE_HDR) $(ETCD_SRC) $(ETCD_HDR) $(ETCD_BIND) $(BIND_HDR)
@@ -85,7 +85,7 @@ etcd-valgrind: $(ETCD_CTEST)
 etcd-lint:
 	$(LUAROCKS) lint okofdb-etcd-scm-1.rockspec
 	cppcheck --error-exitcode=1 --enable=warning,portability --std=c99 -q \
-	  --suppress=missingIncludeSystem -Ic -Ic/etcd $(LUA_CFLAGS) $(ETCD_SRC) c/etcd/lua_etcd.c \
+	  --suppress=missingIncludeSystem -Ic -Ic/etcd $(LUA_CFLAGS) $(ETCD_SRC) c/etcd/lua_etcd.c c/etcd/lua_etcd_ops.c c/etcd/lua_etcd_walk.c \
 	  examples/c/etcd_example.c
 
 # The rock okofdb-etcd: lint it, install it with okofdb into a private
