@@ -78,9 +78,13 @@ etcd-asan: build-asan/okofdb/etcd.so $(ASAN_SO) $(if $(filter luajit,$(HAVE_LUAS
 	    $$l $(BUSTED) spec/etcd; \
 	done
 
-etcd-valgrind: $(ETCD_CTEST)
+# The C API (the test, a forked child included) and the Lua handle (the
+# API spec) under valgrind memcheck.
+etcd-valgrind: $(ETCD_CTEST) $(ETCD_SO) $(SO)
 	$(LUA) spec/etcd/with_cluster.lua valgrind --error-exitcode=99 --leak-check=full \
 	  --trace-children=yes $(ETCD_CTEST)
+	$(SPEC_ENV) valgrind --error-exitcode=99 --leak-check=full --trace-children=no -q \
+	  $(LUA) $(BUSTED) spec/etcd/api_spec.lua
 
 etcd-lint:
 	$(LUAROCKS) lint okofdb-etcd-scm-1.rockspec
