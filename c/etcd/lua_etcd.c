@@ -166,14 +166,7 @@ static int l_open(lua_State *L)
     letcd *e;
     int codec, rc;
     parse_opts(L, &o, &codec);
-    e = (letcd *)okof_newudata_ref(L, sizeof *e + ulen + 1);
-    memset(e, 0, sizeof *e);
-    e->base.codec = codec;
-    e->base.dir = memcpy(e + 1, url, ulen + 1);
-    luaL_getmetatable(L, ETCD_META);
-    lua_setmetatable(L, -2);
-    lua_pushvalue(L, 3);
-    okof_setref(L, -2);
+    e = (letcd *)okof__l_newhandle(L, sizeof *e, ETCD_META, codec, url, ulen);
     rc = strlen(url) == ulen ? okof_etcd_open(&e->h, url, &o) : -EINVAL;
     if (rc == -EINVAL)
         okof__l_argerror(L, 1, "open", "url",
