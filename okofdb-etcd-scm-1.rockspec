@@ -39,6 +39,8 @@ build = {
       ["okofdb.etcd"] = {
          sources = {
             "c/etcd/lua_etcd.c",
+            "c/etcd/lua_etcd_ops.c",
+            "c/etcd/lua_etcd_walk.c",
             "c/etcd/okof_etcd.c",
             "c/etcd/okof_etcd_curl.c",
             "c/etcd/okof_etcd_iter.c",

@@ -178,6 +178,20 @@ int okof__l_opt_codec(lua_State *L)
 
 /* ---- pieces of the handles of every kind of store ----------------------- */
 
+ldb *okof__l_newhandle(lua_State *L, size_t size, const char *meta, int codec,
+                       const char *name, size_t nlen)
+{
+    ldb *u = (ldb *)okof_newudata_ref(L, size + nlen + 1);
+    memset(u, 0, size);
+    u->codec = codec;
+    u->dir = memcpy((char *)u + size, name, nlen + 1);
+    luaL_getmetatable(L, meta);
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, 3);
+    okof_setref(L, -2);
+    return u;
+}
+
 void okof__l_set_walk(lua_State *L, int dbm, int itm, const char *name,
                       lua_CFunction method, lua_CFunction next)
 {

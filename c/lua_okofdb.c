@@ -118,15 +118,7 @@ static int l_open(lua_State *L)
         okof__l_argerror(L, 1, "open", "dir",
                          "not a valid path (empty or holds NUL)");
     parse_opts(L, &o);
-    u = (ldb *)okof_newudata_ref(L, sizeof *u + dlen + 1);
-    u->db = NULL;
-    u->rbuf = NULL;
-    u->codec = o.codec;
-    u->dir = memcpy(u + 1, dir, dlen + 1);
-    luaL_getmetatable(L, DB_META);
-    lua_setmetatable(L, -2);
-    lua_pushvalue(L, 3);
-    okof_setref(L, -2);
+    u = okof__l_newhandle(L, sizeof *u, DB_META, o.codec, dir, dlen);
     rc = okof_open(&u->db, dir, o.flags, o.compress_min);
     if (rc != 0)
         return okof__l_fail(L, rc, "open", dir, NULL, 0, NULL);

@@ -79,6 +79,13 @@ void okof__l_opt_compress_min(lua_State *L, size_t *compress_min);
  * a codec table is copied to stack index 3. */
 int okof__l_opt_codec(lua_State *L);
 
+/* A handle's userdata, pushed, closed (its store NULL): size bytes that
+ * start with an ldb, then name's nlen bytes and a NUL (its dir); its
+ * metatable meta, its codec kind codec and, as its user value, the codec
+ * table at stack index 3. Made before the store is opened, so that a
+ * memory error cannot leak what opening takes (liolib's newprefile). */
+ldb *okof__l_newhandle(lua_State *L, size_t size, const char *meta, int codec,
+                       const char *name, size_t nlen);
 /* each or keys into the table on the stack top: method with upvalues the
  * handle's metatable (at dbm) and the shared iterator function next, whose
  * upvalue is the walk's metatable (at itm). */

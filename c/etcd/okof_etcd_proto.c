@@ -66,7 +66,8 @@ static char *b64_encode(const unsigned char *p, size_t n)
     if ((s = (char *)malloc((n + 2) / 3 * 4 + 1)) == NULL)
         return NULL;
     for (i = 0; i + 2 < n; i += 3) {
-        unsigned long v = (unsigned long)p[i] << 16 | (unsigned long)p[i + 1] << 8 | p[i + 2];
+        unsigned long v = (unsigned long)p[i] << 16 |
+                          (unsigned long)p[i + 1] << 8 | p[i + 2];
         s[o++] = b64[v >> 18 & 63];
         s[o++] = b64[v >> 12 & 63];
         s[o++] = b64[v >> 6 & 63];

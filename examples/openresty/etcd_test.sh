@@ -111,6 +111,11 @@ code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 --data-binary 'from
 [ "$(get /get/all/worker%2Fkey)" = "from the worker" ] || die "the worker's value is not read"
 [ "$(get /keys/all)" = $'greeting=21\nworker/key=15' ] || die "walk: $(get /keys/all)"
 
+# Every method over cosockets: put_many in transactions, walks in pages.
+selftest=$(get /selftest 60)
+[ "$selftest" = ok ] || die "selftest: $selftest"
+say "every method over cosockets: ok"
+
 # One member stopped: a request to it waits, the worker serves another.
 STOPPED_PID=${PIDS[2]}
 kill -STOP "$STOPPED_PID"

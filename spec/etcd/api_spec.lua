@@ -420,6 +420,25 @@ describe("okofdb on etcd #etcd", function()
       db:close()
     end)
 
+    it("closes a handle in a <close> variable and a walk left by break (Lua 5.4)", function()
+      if _VERSION ~= "Lua 5.4" then return pending("Lua 5.4 only") end
+      local url = cluster:url("close54")
+      local chunk = assert(load([[
+        local okofdb, url = ...
+        local kept
+        do
+          local db <close> = assert(okofdb.open(url))
+          assert(db:put_many({ a = "1", b = "2", c = "3" }))
+          for k in db:keys() do break end
+          kept = db
+        end
+        return kept
+      ]]))
+      local db = chunk(okofdb, url)
+      assert.are.equal("okofdb: closed", tostring(db))
+      assert.is_false(pcall(db.get, db, "a"))
+    end)
+
     it("every method but close raises on a closed handle", function()
       local db = fresh()
       db:close()
