@@ -66,8 +66,9 @@ ASAN_ENV  = LD_PRELOAD='$(ASAN_RT)' ASAN_OPTIONS=detect_leaks=1:exitcode=86 \
             UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
 # The spec files every interpreter runs; spec/faults needs its shim
-# preloaded and runs on its own (make faults).
-BUSTED_ARGS = --exclude-pattern=faults_spec --exclude-tags=slow spec
+# preloaded and runs on its own (make faults); spec/etcd (tag etcd) starts
+# etcd clusters and runs on its own (make etcd, make etcd-specs).
+BUSTED_ARGS = --exclude-pattern=faults_spec --exclude-tags=slow,etcd spec
 
 FAULT_SHIM = build/faults/shim.so
 
@@ -79,7 +80,7 @@ LUAS      ?= lua5.1 lua5.2 lua5.3 lua5.4 luajit
 HAVE_LUAS  = $(foreach l,$(LUAS),$(if $(shell command -v $(l) 2>/dev/null),$(l)))
 pc_name    = $(if $(filter luajit,$(1)),luajit,$(1))
 
-.PHONY: all test docs hosts faults powercut reliability reliability-check bench bench-smoke spec spec-all asan ctest example rock valgrind lint demo install clean
+.PHONY: all test docs hosts faults powercut reliability reliability-check bench bench-smoke spec spec-all asan ctest example rock valgrind lint demo install clean etcd-specs
 
 all: $(SO)
 
@@ -128,7 +129,7 @@ build-asan/%/okofdb/core.so: $(CORE_SRC) $(BIND_SRC) $(CORE_HDR) $(BIND_HDR)
 # make test changes no tracked file: reports go to build/ (make reliability
 # and make bench are the targets that rewrite RELIABILITY.md, BENCHMARKS.md
 # and bench/chart.png).
-test: lint docs ctest example spec-all asan faults rock hosts fuzz reliability-check valgrind bench-smoke
+test: lint docs ctest example spec-all asan faults rock hosts fuzz reliability-check valgrind bench-smoke etcd
 
 # A short run of the benchmark, to keep it working (it asserts no speed).
 bench-smoke: $(SO)
@@ -232,9 +233,9 @@ valgrind: $(SO) $(CTEST) $(LUAOOM)
 	valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 	  $(LUAOOM) $(SCRATCH)/vg/oom
 	$(SPEC_ENV) valgrind --error-exitcode=99 --leak-check=full --trace-children=no \
-	  $(LUA) $(BUSTED) --exclude-pattern=faults_spec --exclude-tags=slow,gcstress spec
+	  $(LUA) $(BUSTED) --exclude-pattern=faults_spec --exclude-tags=slow,gcstress,etcd spec
 
-lint:
+lint: etcd-lint
 	$(LUAROCKS) lint okofdb-scm-1.rockspec
 	cppcheck --error-exitcode=1 --enable=warning,portability --std=c99 -q \
 	  --suppress=missingIncludeSystem -Ic $(CORE_SRC)
@@ -275,9 +276,10 @@ REL_ENV = $(SPEC_ENV) OKOF_RELIABILITY_LOG=$(CURDIR)/$(REL_LOG)
 rel_step = $(2) >build/reliability-$(1).out 2>&1; \
   echo "RELIABILITY run.$(1)=$$?" >>$(REL_LOG); cat build/reliability-$(1).out
 
-reliability-check: $(SO) $(FAULT_SHIM) $(PC_SHIM)
+reliability-check: $(SO) $(FAULT_SHIM) $(PC_SHIM) build/okofdb/etcd.so
 	@mkdir -p build && rm -f $(REL_LOG) $(REL_OUT) build/reliability-*.out
 	$(call rel_step,slow,$(REL_ENV) $(LUA) $(BUSTED) --tags=slow spec/reliability)
+	$(call rel_step,etcd,$(REL_ENV) $(LUA) $(BUSTED) spec/etcd/race_spec.lua spec/etcd/failover_spec.lua spec/etcd/layout_spec.lua)
 	$(call rel_step,quick,$(REL_ENV) $(LUA) $(BUSTED) --exclude-tags=slow spec/reliability)
 	$(call rel_step,corruption,$(REL_ENV) $(LUA) $(BUSTED) spec/corruption_spec.lua)
 	$(call rel_step,faults,OKOF_RELIABILITY_LOG=$(CURDIR)/$(REL_LOG) $(MAKE) --no-print-directory faults)
@@ -285,6 +287,7 @@ reliability-check: $(SO) $(FAULT_SHIM) $(PC_SHIM)
 	$(LUA) tools/reliability_report.lua --log $(REL_LOG) --out $(REL_OUT) \
 	  --command 'make reliability' --fuzz-dir build/fuzz \
 	  --step slow=build/reliability-slow.out --step quick=build/reliability-quick.out \
+	  --step etcd=build/reliability-etcd.out \
 	  --step corruption=build/reliability-corruption.out --step faults=build/reliability-faults.out \
 	  --step powercut=build/reliability-powercut.out
 
@@ -300,3 +303,4 @@ bench: $(SO) $(if $(shell command -v luajit 2>/dev/null),build/luajit/okofdb/cor
 
 # libFuzzer targets: the value decoder and the key codec (FUZZ_SECONDS each).
 include fuzz/fuzz.mk
+include c/etcd/etcd.mk

@@ -44,6 +44,7 @@ local METRICS, SCALE, CONC, NOTES = {}, {}, {}, {}
 local INFO = {}
 local NS = {}       -- NS[fs][size] = { n = , nd = }
 local SPEC_OF = {}  -- SPEC_OF[fs] = "SIZE:N:ND,..."
+local ETCD = {}     -- ETCD[size][op][impl][rep] = us (bench/etcd_bench.lua)
 local max_rep = 0
 
 local function fields(line)
@@ -86,6 +87,9 @@ for _, file in ipairs(args.files) do
       local us, size = tonumber(f.us_op), tonumber(f.size)
       if f.mode == "scale" then
         SCALE[#SCALE + 1] = f
+      elseif f.mode == "etcd" then
+        put(ETCD, size, f.op, f.impl, rep, us)
+        if rep > max_rep then max_rep = rep end
       elseif f.mode and f.mode:match("^conc%-") then
         CONC[#CONC + 1] = f
       elseif f.impl == "libsnappy" then
@@ -399,6 +403,72 @@ do
   w("durable rows also on the disk; there the fast operations wait on writeback and move with it.")
 end
 w("")
+
+-- ---- okofdb on etcd ----------------------------------------------------------------
+
+local ETCD_COLS = { "etcd-floor", "okofdb-lua5.4", "okofdb-luajit" }
+local ETCD_OPS = { "get", "put", "add", "del", "keys" }
+local etcd_sizes = {}
+for size in pairs(ETCD) do etcd_sizes[#etcd_sizes + 1] = size end
+table.sort(etcd_sizes)
+local function etcd_at(size, op, impl)
+  return function(r)
+    local t = ETCD[size] and ETCD[size][op] and ETCD[size][op][impl]
+    return t and t[r]
+  end
+end
+local function etcd_med(size, op, impl)
+  local v = {}
+  for r = 1, max_rep do
+    local x = etcd_at(size, op, impl)(r)
+    if x then v[#v + 1] = x end
+  end
+  return median(v)
+end
+if #etcd_sizes > 0 then
+  w("### okofdb on etcd: a 3-member cluster on loopback")
+  w("")
+  w("etcd 3.4 (`bench/etcd_bench.lua`; its data on tmpfs), every client talking to the same")
+  w("member over one kept-alive HTTP connection. `etcd-floor` (`bench/etcd_floor.c`) makes the")
+  w("requests okofdb makes, with the same bytes, through libcurl with nothing around them.")
+  w("µs per operation (keys: per entry, in pages of 128), medians; × is okofdb ÷ floor.")
+  w("")
+  for _, size in ipairs(etcd_sizes) do
+    w("| %s values: op | %s |", size_name(size), table.concat(ETCD_COLS, " µs | ") .. " µs")
+    w("|---|---:|---:|---:|")
+    for _, op in ipairs(ETCD_OPS) do
+      local row = { op }
+      for _, c in ipairs(ETCD_COLS) do
+        local m = etcd_med(size, op, c)
+        local cell = us(m)
+        if m and c ~= "etcd-floor" then
+          local rr = med_ratio(etcd_at(size, op, c), etcd_at(size, op, "etcd-floor"))
+          if rr then cell = cell .. " (" .. ratio(rr) .. ")" end
+        end
+        row[#row + 1] = cell
+      end
+      w("| %s |", table.concat(row, " | "))
+    end
+    w("")
+  end
+  w("| etcd target | okofdb-lua5.4 | okofdb-luajit |")
+  w("|---|---:|---:|")
+  for _, size in ipairs(etcd_sizes) do
+    for _, op in ipairs(ETCD_OPS) do
+      local k = op == "keys" and 1.5 or 1.10
+      local target = scaled(etcd_at(size, op, "etcd-floor"), k)
+      local cells = {}
+      for _, impl in ipairs({ "okofdb-lua5.4", "okofdb-luajit" }) do
+        cells[#cells + 1] = check_cell("etcd", etcd_at(size, op, impl), target)
+      end
+      w("| %s %s ≤ %.2f × etcd-floor%s | %s | %s |", op, size_name(size), k,
+        op == "keys" and ", per entry" or "", cells[1], cells[2])
+    end
+  end
+  w("")
+  local c = summary.etcd
+  if c then w("etcd: %d PASS, %d MISS.", c.pass, c.miss) w("") end
+end
 
 -- ---- memory and scale --------------------------------------------------------------
 

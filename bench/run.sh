@@ -27,6 +27,12 @@
 #   BENCH_MEMORY=0      skip bench/memory.lua
 #   BENCH_CONC=0        skip bench/concurrency.lua
 #   BENCH_CONC_SECONDS  seconds per concurrency case (1; quick 0.3)
+#   BENCH_ETCD=0        skip okofdb on etcd (bench/etcd_bench.lua: a 3-member
+#                       cluster on loopback, okofdb's get, put, add, del and
+#                       keys beside bench/etcd_floor.c); skipped with a note
+#                       when etcd or etcdctl is not installed
+#   BENCH_ETCD_SPEC="100:2000,65536:300"
+#                       SIZE:N items of the etcd rows (quick: 100:200,65536:30)
 #   BENCH_UPDATE_DOCS=0 a full run without rewriting BENCHMARKS.md and
 #                       bench/chart.png (it writes build/bench/ only)
 #   BENCH_ROCK=1        drive the installed rock instead of this checkout's
@@ -54,6 +60,7 @@ if [ -n "$QUICK" ]; then
   CONC_SECONDS=${BENCH_CONC_SECONDS:-0.3}
   CONC_PROCS="1 2"
   NOCOMP=${BENCH_NOCOMP:-1}
+  ETCD_SPEC=${BENCH_ETCD_SPEC:-100:200,65536:30}
 else
   REPS=${BENCH_REPS:-5}
   SPEC=${BENCH_SPEC:-100:10000:1000,65536:2000:300}
@@ -61,6 +68,7 @@ else
   CONC_SECONDS=${BENCH_CONC_SECONDS:-1}
   CONC_PROCS="1 2 4"
   NOCOMP=${BENCH_NOCOMP:-1}
+  ETCD_SPEC=${BENCH_ETCD_SPEC:-100:2000,65536:300}
 fi
 DIRS=${BENCH_DIRS:-"/dev/shm $REPO/build/benchdisk"}
 TEXT=${BENCH_TEXT:-bench/text64k.txt}
@@ -124,6 +132,24 @@ fi
 if [ -n "$LUAJIT" ]; then
   # shellcheck disable=SC2046
   "$CC" -O2 -Wall -Wextra -shared -fPIC $(pkg-config --cflags luajit) -o "$OUT/luajit/clock.so" bench/clock.c
+fi
+
+HAVE_ETCD=
+if [ "${BENCH_ETCD:-1}" = 0 ]; then
+  say "BENCH_ETCD=0: no etcd rows"
+elif ! command -v etcd >/dev/null 2>&1 || ! command -v etcdctl >/dev/null 2>&1; then
+  say "etcd or etcdctl not installed (Debian: etcd-server, etcd-client): no etcd rows"
+elif ! pkg-config --exists libcurl; then
+  say "libcurl not found (Debian: libcurl4-openssl-dev): no etcd rows"
+else
+  HAVE_ETCD=1
+  # shellcheck disable=SC2046
+  "$CC" -O2 -Wall -Wextra -o "$OUT/etcd_floor" bench/etcd_floor.c $(pkg-config --cflags --libs libcurl)
+  # the plug-in okofdb.etcd (without it only the floor runs)
+  if [ -z "$ROCK" ]; then
+    "$MAKE" -s build/okofdb/etcd.so || say "okofdb.etcd did not build: only the etcd floor runs"
+    [ -z "$LUAJIT" ] || "$MAKE" -s build/luajit/okofdb/etcd.so || say "okofdb.etcd for LuaJIT did not build"
+  fi
 fi
 
 HAVE_DBI=
@@ -245,6 +271,16 @@ for rep in $(seq 1 "$REPS"); do
     "$OUT/snappy_time" -t "$TEXT" -s 65536 -f "$fs" -m "$([ -n "$QUICK" ] && echo 0.05 || echo 0.2)" 2>/dev/null | log
   done
 done
+
+if [ -n "$HAVE_ETCD" ]; then
+  say "okofdb on etcd ($(($(date +%s) - t0)) s)"
+  etcd_clients=(-a "okofdb-lua5.4=${env54[*]} $LUA54")
+  [ -z "$LUAJIT" ] || etcd_clients+=(-a "okofdb-luajit=${envjit[*]} $LUAJIT")
+  "${env54[@]}" "$LUA54" bench/etcd_bench.lua run -F "$OUT/etcd_floor" -t "$TEXT" \
+    -s "$ETCD_SPEC" -r "$REPS" "${etcd_clients[@]}" | log
+else
+  note "etcd: not measured (see the bench's messages)"
+fi
 
 if [ "${BENCH_MEMORY:-1}" != 0 ]; then
   say "memory and scale on ${FSES[0]} ($(($(date +%s) - t0)) s)"

@@ -1,6 +1,8 @@
 /* lua_args.c -- checking arguments and making results for the binding. */
+#include <math.h>
 #include <string.h>
 
+#include "lua_codec.h"
 #include "lua_okofdb.h"
 
 /* The function's name is given, not guessed, so messages are right
@@ -136,4 +138,102 @@ int okof__l_fail(lua_State *L, int rc, const char *op, const char *dir,
     luaL_pushresult(&b);
     lua_pushstring(L, detail != NULL ? "EDECODE" : okof_errname(rc));
     return 3;
+}
+
+/* ---- options of open shared by every kind of store ---------------------- */
+
+void okof__l_opt_error(lua_State *L, const char *name, const char *want)
+{
+    const char *msg = lua_pushfstring(L, "option '%s' must be %s", name, want);
+    okof__l_argerror(L, 2, "open", "opts", msg);
+}
+
+void okof__l_opt_compress_min(lua_State *L, size_t *compress_min)
+{
+    lua_Number n;
+    if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1)) {
+        *compress_min = OKOF_NO_COMPRESS;
+        return;
+    }
+    n = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : -1;
+    if (!(n >= 0 && floor(n) == n)) /* NaN fails too */
+        okof__l_opt_error(L, "compress_min", "a non-negative integer or false");
+    /* Beyond any value's size, even math.huge, is the same as never. */
+    *compress_min = n >= 1e18 ? OKOF_NO_COMPRESS : (size_t)n;
+}
+
+static int has_function(lua_State *L, int idx, const char *name)
+{
+    int ok;
+    lua_getfield(L, idx, name);
+    ok = lua_type(L, -1) == LUA_TFUNCTION;
+    lua_pop(L, 1);
+    return ok;
+}
+
+int okof__l_opt_codec(lua_State *L)
+{
+    int idx = lua_gettop(L);
+    if (lua_type(L, idx) == LUA_TBOOLEAN && !lua_toboolean(L, idx))
+        return CODEC_NONE;
+    if (!lua_istable(L, idx) || !has_function(L, idx, "encode") ||
+        !has_function(L, idx, "decode"))
+        okof__l_opt_error(L, "codec", "a table with encode and decode functions");
+    lua_pushvalue(L, idx);
+    lua_replace(L, 3);
+    return okof__codec_is_builtin(L, 3) ? CODEC_BUILTIN : CODEC_CUSTOM;
+}
+
+/* ---- pieces of the handles of every kind of store ----------------------- */
+
+ldb *okof__l_newhandle(lua_State *L, size_t size, const char *meta, int codec,
+                       const char *name, size_t nlen)
+{
+    ldb *u = (ldb *)okof_newudata_slots(L, size + nlen + 1, 2);
+    memset(u, 0, size);
+    u->codec = codec;
+    u->dir = memcpy((char *)u + size, name, nlen + 1);
+    luaL_getmetatable(L, meta);
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, 3);
+    okof_setslot(L, -2, SLOT_CODEC);
+    return u;
+}
+
+void okof__l_set_walk(lua_State *L, int dbm, int itm, const char *name,
+                      lua_CFunction method, lua_CFunction next)
+{
+    lua_pushvalue(L, dbm);
+    lua_pushvalue(L, itm);
+    lua_pushcclosure(L, next, 1);
+    lua_pushcclosure(L, method, 2);
+    lua_setfield(L, -2, name);
+}
+
+void *okof__l_towalk(lua_State *L)
+{
+    void *w = lua_touserdata(L, 1);
+    int same = 0;
+    if (w != NULL && lua_getmetatable(L, 1)) {
+        same = lua_rawequal(L, -1, lua_upvalueindex(1));
+        lua_pop(L, 1);
+    }
+    if (!same)
+        luaL_error(L, "okofdb iterator called without its walk (got %s)",
+                   luaL_typename(L, 1));
+    return w;
+}
+
+lua_Number okof__l_max_age(lua_State *L, int idx)
+{
+    lua_Number max_age = 3600;
+    if (!lua_isnoneornil(L, idx)) {
+        if (lua_type(L, idx) != LUA_TNUMBER)
+            okof__l_typeerror(L, idx, idx - 1, "sweep", "max_age", "number");
+        max_age = lua_tonumber(L, idx);
+    }
+    if (!(max_age >= 0))
+        okof__l_argerror(L, idx - 1, "sweep", "max_age",
+                         "must be a non-negative number");
+    return max_age;
 }

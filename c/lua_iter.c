@@ -44,15 +44,7 @@ static void check_open(lua_State *L, const liter *it)
 /* The walk at index 1 (its metatable is upvalue 1), on an open store. */
 static liter *check_iter(lua_State *L)
 {
-    liter *it = (liter *)lua_touserdata(L, 1);
-    int same = 0;
-    if (it != NULL && lua_getmetatable(L, 1)) {
-        same = lua_rawequal(L, -1, lua_upvalueindex(1));
-        lua_pop(L, 1);
-    }
-    if (!same)
-        luaL_error(L, "okofdb iterator called without its walk (got %s)",
-                   luaL_typename(L, 1));
+    liter *it = (liter *)okof__l_towalk(L);
     check_open(L, it);
     return it;
 }

@@ -3,7 +3,6 @@
  * and the handle's metatable. The methods live in lua_ops.c and
  * lua_iter.c, values and codecs in lua_values.c and lua_codec.c.
  */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,12 +24,6 @@ struct opts {
     int codec; /* CODEC_*; the codec table itself is at stack index 3 */
 };
 
-static void opt_error(lua_State *L, const char *name, const char *want)
-{
-    const char *msg = lua_pushfstring(L, "option '%s' must be %s", name, want);
-    okof__l_argerror(L, 2, "open", "opts", msg);
-}
-
 static void opt_flag(struct opts *o, unsigned flag, int on)
 {
     if (on)
@@ -42,14 +35,14 @@ static void opt_flag(struct opts *o, unsigned flag, int on)
 static void opt_create(lua_State *L, struct opts *o)
 {
     if (lua_type(L, -1) != LUA_TBOOLEAN)
-        opt_error(L, "create", "a boolean");
+        okof__l_opt_error(L, "create", "a boolean");
     opt_flag(o, OKOF_CREATE, lua_toboolean(L, -1));
 }
 
 static void opt_legacy(lua_State *L, struct opts *o)
 {
     if (lua_type(L, -1) != LUA_TBOOLEAN)
-        opt_error(L, "legacy", "a boolean");
+        okof__l_opt_error(L, "legacy", "a boolean");
     opt_flag(o, OKOF_LEGACY, lua_toboolean(L, -1));
 }
 
@@ -62,47 +55,18 @@ static void opt_sync(lua_State *L, struct opts *o)
         if (strcmp(s, modes[i]) == 0)
             break;
     if (modes[i] == NULL)
-        opt_error(L, "sync", "\"full\" or \"none\"");
+        okof__l_opt_error(L, "sync", "\"full\" or \"none\"");
     opt_flag(o, OKOF_SYNC, i == 1);
 }
 
 static void opt_compress_min(lua_State *L, struct opts *o)
 {
-    lua_Number n;
-    if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1)) {
-        o->compress_min = OKOF_NO_COMPRESS;
-        return;
-    }
-    n = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : -1;
-    if (!(n >= 0 && floor(n) == n)) /* NaN fails too */
-        opt_error(L, "compress_min", "a non-negative integer or false");
-    /* Beyond any value's size, even math.huge, is the same as never. */
-    o->compress_min = n >= 1e18 ? OKOF_NO_COMPRESS : (size_t)n;
+    okof__l_opt_compress_min(L, &o->compress_min);
 }
 
-static int has_function(lua_State *L, int idx, const char *name)
-{
-    int ok;
-    lua_getfield(L, idx, name);
-    ok = lua_type(L, -1) == LUA_TFUNCTION;
-    lua_pop(L, 1);
-    return ok;
-}
-
-/* A codec: false, or any table with encode and decode functions. */
 static void opt_codec(lua_State *L, struct opts *o)
 {
-    int idx = lua_gettop(L);
-    if (lua_type(L, idx) == LUA_TBOOLEAN && !lua_toboolean(L, idx)) {
-        o->codec = CODEC_NONE;
-        return;
-    }
-    if (!lua_istable(L, idx) || !has_function(L, idx, "encode") ||
-        !has_function(L, idx, "decode"))
-        opt_error(L, "codec", "a table with encode and decode functions");
-    o->codec = okof__codec_is_builtin(L, idx) ? CODEC_BUILTIN : CODEC_CUSTOM;
-    lua_pushvalue(L, idx);
-    lua_replace(L, 3);
+    o->codec = okof__l_opt_codec(L);
 }
 
 typedef void (*opt_fn)(lua_State *L, struct opts *o);
@@ -162,15 +126,7 @@ static int l_open(lua_State *L)
         okof__l_argerror(L, 1, "open", "dir",
                          "not a valid path (empty or holds NUL)");
     parse_opts(L, &o);
-    u = (ldb *)okof_newudata_slots(L, sizeof *u + dlen + 1, 2);
-    u->db = NULL;
-    u->rbuf = NULL;
-    u->codec = o.codec;
-    u->dir = memcpy(u + 1, dir, dlen + 1);
-    luaL_getmetatable(L, DB_META);
-    lua_setmetatable(L, -2);
-    lua_pushvalue(L, 3);
-    okof_setslot(L, -2, SLOT_CODEC);
+    u = okof__l_newhandle(L, sizeof *u, DB_META, o.codec, dir, dlen);
     rc = okof_open(&u->db, dir, o.flags, o.compress_min);
     if (rc != 0)
         return okof__l_fail(L, rc, "open", dir, NULL, 0, NULL);
@@ -218,19 +174,6 @@ static const luaL_Reg iter_meta[] = {{"__gc", okof__l_iter_close},
                                      {"__close", okof__l_iter_close},
                                      {NULL, NULL}};
 
-/* each or keys, with the handle's metatable (at dbm) and the shared
- * iterator function (with the walk's metatable, at itm) as upvalues, into
- * the table on the stack top. */
-static void set_walk(lua_State *L, int dbm, int itm, const char *name,
-                     lua_CFunction method, lua_CFunction next)
-{
-    lua_pushvalue(L, dbm);
-    lua_pushvalue(L, itm);
-    lua_pushcclosure(L, next, 1);
-    lua_pushcclosure(L, method, 2);
-    lua_setfield(L, -2, name);
-}
-
 /* Every method and metamethod of a handle has its metatable as upvalue 1:
  * checking self is then a comparison, not a lookup in the registry. */
 static void create_metas(lua_State *L)
@@ -246,8 +189,8 @@ static void create_metas(lua_State *L)
     lua_createtable(L, 0, 10);
     lua_pushvalue(L, dbm);
     luaL_setfuncs(L, db_methods, 1);
-    set_walk(L, dbm, itm, "each", okof__l_each, okof__l_each_next);
-    set_walk(L, dbm, itm, "keys", okof__l_keys, okof__l_keys_next);
+    okof__l_set_walk(L, dbm, itm, "each", okof__l_each, okof__l_each_next);
+    okof__l_set_walk(L, dbm, itm, "keys", okof__l_keys, okof__l_keys_next);
     lua_setfield(L, dbm, "__index");
     lua_pop(L, 2);
 }

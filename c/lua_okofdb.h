@@ -76,6 +76,34 @@ int okof__l_itemerror(lua_State *L, const char *fn, const char *key,
 int okof__l_fail(lua_State *L, int rc, const char *op, const char *dir,
                  const char *key, size_t klen, const char *detail);
 
+/* ---- lua_args.c: the options every kind of store shares ------------------ */
+
+/* Raise "bad argument #2 to 'open' (opts: option 'name' must be want)". */
+void okof__l_opt_error(lua_State *L, const char *name, const char *want);
+/* The compress_min option, whose value is on the stack top. */
+void okof__l_opt_compress_min(lua_State *L, size_t *compress_min);
+/* The codec option, whose value is on the stack top: returns its CODEC_*;
+ * a codec table is copied to stack index 3. */
+int okof__l_opt_codec(lua_State *L);
+
+/* A handle's userdata, pushed, closed (its store NULL): size bytes that
+ * start with an ldb, then name's nlen bytes and a NUL (its dir); its
+ * metatable meta, its codec kind codec and, as its user value, the codec
+ * table at stack index 3. Made before the store is opened, so that a
+ * memory error cannot leak what opening takes (liolib's newprefile). */
+ldb *okof__l_newhandle(lua_State *L, size_t size, const char *meta, int codec,
+                       const char *name, size_t nlen);
+/* each or keys into the table on the stack top: method with upvalues the
+ * handle's metatable (at dbm) and the shared iterator function next, whose
+ * upvalue is the walk's metatable (at itm). */
+void okof__l_set_walk(lua_State *L, int dbm, int itm, const char *name,
+                      lua_CFunction method, lua_CFunction next);
+/* The walk at index 1 of an iterator function whose upvalue 1 is the
+ * walk's metatable; raises for anything else. */
+void *okof__l_towalk(lua_State *L);
+/* sweep's max_age at idx: 3600 when absent; raises unless a number >= 0. */
+lua_Number okof__l_max_age(lua_State *L, int idx);
+
 /* ---- lua_values.c: values through the codec ----------------------------- */
 
 /* The bytes to store for the value at idx: the string itself without a
@@ -87,6 +115,12 @@ const char *okof__l_tobytes(lua_State *L, int udx, int idx, int arg,
  * when the key has no value; -1 after pushing nil, msg, code. */
 int okof__l_read(lua_State *L, int udx, const char *fn, const char *key,
                  size_t klen);
+/* For a store that reads values itself: push the decoder before the read
+ * (it may allocate), then okof__l_push_read with the value read: val is
+ * freed by it when allocated. Returns as okof__l_read. */
+void okof__l_push_decoder(lua_State *L);
+int okof__l_push_read(lua_State *L, int udx, const char *fn, const char *key,
+                      size_t klen, void *val, size_t vlen, int allocated);
 
 /* ---- lua_ops.c, lua_iter.c: the methods --------------------------------- */
 
@@ -95,6 +129,12 @@ int okof__l_get(lua_State *L);
 int okof__l_del(lua_State *L);
 int okof__l_add(lua_State *L);
 int okof__l_put_many(lua_State *L);
+/* put_many's items: the table at index 2 (of the handle at 1) checked and
+ * made a list of n key/value pairs, before anything is written; raises
+ * for bad items. Leaves 3 values on the stack that keep them alive. */
+okof_kv *okof__l_items(lua_State *L, const char *fn, size_t *n);
+/* Push the list of the keys of items[0..n). */
+void okof__l_push_written(lua_State *L, const okof_kv *items, size_t n);
 int okof__l_sweep(lua_State *L);
 /* each and keys: the shared iterator function is upvalue 2; the iterator
  * functions have the walk's metatable as upvalue 1. */

@@ -124,7 +124,7 @@ static void take_pair(lua_State *L, okof_kv *it, size_t i)
 }
 
 /* The keys of the first n items, as a list. */
-static void push_written(lua_State *L, const okof_kv *items, size_t n)
+void okof__l_push_written(lua_State *L, const okof_kv *items, size_t n)
 {
     size_t i;
     lua_createtable(L, (int)n, 0);
@@ -134,15 +134,12 @@ static void push_written(lua_State *L, const okof_kv *items, size_t n)
     }
 }
 
-int okof__l_put_many(lua_State *L)
+okof_kv *okof__l_items(lua_State *L, const char *fn, size_t *count)
 {
-    ldb *u = okof__l_toldb(L, "put_many");
-    size_t n, i = 0, written = 0;
+    size_t n, i = 0;
     okof_kv *items;
-    int rc;
-    okof__l_live(L, u, "put_many");
     if (!lua_istable(L, 2))
-        okof__l_typeerror(L, 2, 1, "put_many", "items", "table");
+        okof__l_typeerror(L, 2, 1, fn, "items", "table");
     lua_settop(L, 2);
     n = okof__codec_count_pairs(L, 2);
     items = (okof_kv *)okof_newudata(L, (n ? n : 1) * sizeof *items); /* 3 */
@@ -154,13 +151,25 @@ int okof__l_put_many(lua_State *L)
         lua_pop(L, 1);
         i++;
     }
-    rc = okof_put_many(okof__l_live(L, u, "put_many"), items, i, &written);
+    *count = i;
+    return items;
+}
+
+int okof__l_put_many(lua_State *L)
+{
+    ldb *u = okof__l_toldb(L, "put_many");
+    size_t n, written = 0;
+    okof_kv *items;
+    int rc;
+    okof__l_live(L, u, "put_many");
+    items = okof__l_items(L, "put_many", &n);
+    rc = okof_put_many(okof__l_live(L, u, "put_many"), items, n, &written);
     if (rc == 0) {
         lua_pushboolean(L, 1);
         return 1;
     }
     okof__l_fail(L, rc, "put_many", u->dir, NULL, 0, NULL);
-    push_written(L, items, written);
+    okof__l_push_written(L, items, written);
     return 4;
 }
 

@@ -143,8 +143,8 @@ static int push_plain(lua_State *L, int udx, ldb *u, const void *val,
 /* The protected push of a value read; decoding errors become results.
  * A value in the handle's read buffer is decoded from the buffer detached
  * from the handle (held). */
-static int push_read(lua_State *L, int udx, const char *fn, const char *key,
-                     size_t klen, void *val, size_t vlen, int allocated)
+int okof__l_push_read(lua_State *L, int udx, const char *fn, const char *key,
+                      size_t klen, void *val, size_t vlen, int allocated)
 {
     ldb *u = (ldb *)lua_touserdata(L, udx);
     unsigned char *held = NULL;
@@ -186,6 +186,12 @@ static const char *corrupt_note(int reason)
     return NULL;
 }
 
+void okof__l_push_decoder(lua_State *L)
+{
+    luaL_checkstack(L, 8, NULL);
+    lua_pushcfunction(L, push_value);
+}
+
 int okof__l_read(lua_State *L, int udx, const char *fn, const char *key,
                  size_t klen)
 {
@@ -202,7 +208,7 @@ int okof__l_read(lua_State *L, int udx, const char *fn, const char *key,
     if (rc == 0 && !allocated && u->codec == CODEC_NONE)
         return push_plain(L, udx, u, val, vlen);
     if (rc == 0)
-        return push_read(L, udx, fn, key, klen, val, vlen, allocated);
+        return okof__l_push_read(L, udx, fn, key, klen, val, vlen, allocated);
     lua_pop(L, 1);
     if (rc == OKOF_EBADKEY)
         okof__l_keytoolong(L, 1, fn);

@@ -43,6 +43,9 @@ extern "C" {
 #define OKOF_CORRUPT (-30002)  /* a value file failed verification */
 #define OKOF_EBADKEY (-30003)  /* empty key, or its file name is too long */
 #define OKOF_EXISTS (-30004)   /* okof_add: the key already has a value */
+/* Codes of stores on etcd (okof_etcd.h). */
+#define OKOF_EUNAVAILABLE (-30005) /* the cluster has no leader or quorum */
+#define OKOF_ECOMPACTED (-30006)   /* a walk's revision was compacted */
 
 /* Keys up to this many bytes are always accepted, whatever their bytes. */
 #define OKOF_KEY_SAFE_MAX 80

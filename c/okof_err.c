@@ -17,7 +17,8 @@ static const struct errname errnames[] = {
     E(EMFILE), E(ETXTBSY), E(EFBIG), E(ENOSPC), E(ESPIPE), E(EROFS),
     E(EMLINK), E(EPIPE), E(ERANGE), E(ENAMETOOLONG), E(ENOTEMPTY),
     E(ELOOP), E(EOVERFLOW), E(ENOTSUP), E(ETIMEDOUT), E(ESTALE),
-    E(EDQUOT), E(ENOSYS), E(ECANCELED), E(EILSEQ),
+    E(EDQUOT), E(ENOSYS), E(ECANCELED), E(EILSEQ), E(EPROTO),
+    E(ECONNREFUSED),
 #ifdef EOPNOTSUPP
 #if EOPNOTSUPP != ENOTSUP
     E(EOPNOTSUPP),
@@ -53,6 +54,10 @@ const char *okof_strerror(int rc)
         return "invalid key (empty, or its file name would exceed 255 bytes)";
     case OKOF_EXISTS:
         return "the key already has a value";
+    case OKOF_EUNAVAILABLE:
+        return "the etcd cluster has no leader or no quorum";
+    case OKOF_ECOMPACTED:
+        return "the walk's revision was compacted by the etcd cluster";
     default:
         return rc < 0 ? strerror(-rc) : "unknown result code";
     }
@@ -72,6 +77,10 @@ const char *okof_errname(int rc)
         return "EBADKEY";
     case OKOF_EXISTS:
         return "EXISTS";
+    case OKOF_EUNAVAILABLE:
+        return "EUNAVAILABLE";
+    case OKOF_ECOMPACTED:
+        return "ECOMPACTED";
     }
     for (i = 0; i < sizeof errnames / sizeof errnames[0]; i++)
         if (errnames[i].code == -rc)

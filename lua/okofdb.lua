@@ -40,9 +40,35 @@
 -- for key, value in db:each() do print(key, value) end
 local core = require("okofdb.core")
 
+-- A store on etcd is the plug-in okofdb.etcd (the okofdb-etcd rock),
+-- loaded on its first use.
+local function etcd_open()
+  local ok, etcd = pcall(require, "okofdb.etcd")
+  if not ok then
+    error("okofdb.open: an etcd:// store needs the okofdb-etcd rock (luarocks install okofdb-etcd): "
+      .. tostring(etcd), 3)
+  end
+  return etcd.open
+end
+
+-- The errors of open are raised as its C function words them, with no
+-- position in this file.
+local function reraise(ok, ...)
+  if not ok then error((...), 0) end
+  return ...
+end
+
+local function open(where, opts)
+  local f = core.open
+  if type(where) == "string" and where:sub(1, 7) == "etcd://" then
+    f = etcd_open()
+  end
+  return reraise(pcall(f, where, opts))
+end
+
 local M = {
   _VERSION = core._VERSION,
-  open = core.open,
+  open = open,
   codec = core.codec,
 }
 
@@ -53,6 +79,19 @@ local M = {
 -- @string _VERSION
 
 --- Open the store in directory `dir`.
+--
+-- `dir` may also be the URL of a store on an etcd (v3.4 or later)
+-- cluster, `"etcd://HOST:PORT[,HOST:PORT...]/PATH"`: the same methods
+-- with the same results, the values under the etcd keys `/PATH/<key>`
+-- (see docs/etcd.md). It needs the plug-in `okofdb.etcd` (the rock
+-- `okofdb-etcd`), loaded on first use; without it `open` raises an error
+-- that names the rock. Its options are `codec` and `compress_min` as
+-- below, `timeout` (seconds a call may take, failover included, 5),
+-- `txn_ops` (128) and `request_bytes` (1572864), the cluster's
+-- `--max-txn-ops` and `--max-request-bytes`; `create`, `sync` and
+-- `legacy` are accepted and change nothing. Its failures have the codes
+-- `"ECONNREFUSED"`, `"ETIMEDOUT"`, `"EUNAVAILABLE"`, `"E2BIG"`, `"EPROTO"`
+-- and `"CORRUPT"`.
 --
 -- With `create = true` (the default) the directory and its missing
 -- parents are created, mode `0777` less the umask. `open` does not read

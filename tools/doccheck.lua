@@ -64,6 +64,10 @@ local exported = {}
 for name, src in module_src:gmatch("\n%s*([%w_]+)%s*=%s*core%.([%w_]+)") do
   if name == src then exported[name] = true end
 end
+-- and the fields of the module's table M (a wrapper such as `open = open`)
+for name in (module_src:match("\nlocal M%s*=%s*(%b{})") or ""):gmatch("\n%s*([%w_]+)%s*=") do
+  exported[name] = true
+end
 
 local lua_fns, seen = {}, {}
 local function want(name, where)

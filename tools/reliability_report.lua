@@ -287,7 +287,7 @@ end
 do
   local known = { crash = true, concurrency = true, strace = true, hostile = true, badinput = true,
                   zerofill = true, memory = true, tmpnames = true, writefaults = true,
-                  powercut = true }
+                  powercut = true, etcd = true }
   local extra = {}
   for name in pairs(V) do
     local prefix = name:match("^([%w_]+)%.tests$")
@@ -339,6 +339,26 @@ do
     lost, "crash states read against the contract (wrong value, lost durable write, unexpected CORRUPT or " ..
       "error, leftovers), other than the known violations listed under the power cut table, or failed tests")
   powercut.known = known
+end
+
+-- etcd: spec/etcd on a 3-member cluster (not run where etcd is not installed)
+do
+  local failed, tests = failed_tests("etcd")
+  local where = "spec/etcd/race_spec.lua, failover_spec.lua, layout_spec.lua"
+  if failed == nil then
+    rows[#rows + 1] = { name = "etcd cluster", where = where, tried = "-", result = "not run",
+      note = "etcd not installed (Debian: etcd-server, etcd-client)" }
+  else
+    row("etcd cluster", where,
+      format("%s tests on a 3-member etcd cluster: %s keys added by %s processes at once (one winner each); " ..
+        "%s acknowledged puts of 2 writers read back after the leader was killed and restarted, then stopped and " ..
+        "resumed (%s calls failed " ..
+        "meanwhile); members stopped and killed below quorum, every member down, a wrong port, the first member " ..
+        "of the URL dead, a walk's member killed",
+        n(tests), n(V["etcd.race.keys"]), n(V["etcd.race.procs"]), n(V["etcd.failover.acked"]),
+        n(V["etcd.failover.failed_calls"])),
+      failed + (num("etcd.failover.lost") or 0), "acknowledged writes lost, or failed tests")
+  end
 end
 
 -- corruption
