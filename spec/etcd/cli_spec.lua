@@ -50,9 +50,9 @@ describe("bin/okofdb on etcd #etcd", function()
     assert.are.equal(0, okof({ url, "check" }).status)
     assert.are.equal(0, okof({ url, "del", "theme" }).status)
     r = okof({ url, "get", "theme" })
-    assert.are.equal(1, r.status)
+    assert.are.equal(3, r.status) -- no such key
     assert.is_true(H.contains(r.err, 'no value for key "theme" in ' .. url), r.err)
-    assert.are.equal(1, okof({ url, "del", "theme" }).status)
+    assert.are.equal(3, okof({ url, "del", "theme" }).status)
   end)
 
   it("check lists a value that fails verification", function()
