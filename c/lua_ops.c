@@ -22,12 +22,14 @@ int okof__l_put(lua_State *L)
     ldb *u = okof__l_toldb(L, "put");
     size_t klen, vlen;
     const char *key, *val;
+    int64_t ttl;
     okof__l_live(L, u, "put");
     key = okof__l_checkkey(L, 2, 1, "put", &klen);
+    ttl = okof__l_checkttl(L, 4, 3, "put");
     val = okof__l_tobytes(L, 1, 3, 2, "put", &vlen);
     return write_result(
-        L, okof_put(okof__l_live(L, u, "put"), key, klen, val, vlen), "put",
-        u, key, klen);
+        L, okof_put_ttl(okof__l_live(L, u, "put"), key, klen, val, vlen, ttl),
+        "put", u, key, klen);
 }
 
 int okof__l_add(lua_State *L)
@@ -35,11 +37,13 @@ int okof__l_add(lua_State *L)
     ldb *u = okof__l_toldb(L, "add");
     size_t klen, vlen;
     const char *key, *val;
+    int64_t ttl;
     int rc;
     okof__l_live(L, u, "add");
     key = okof__l_checkkey(L, 2, 1, "add", &klen);
+    ttl = okof__l_checkttl(L, 4, 3, "add");
     val = okof__l_tobytes(L, 1, 3, 2, "add", &vlen);
-    rc = okof_add(okof__l_live(L, u, "add"), key, klen, val, vlen);
+    rc = okof_add_ttl(okof__l_live(L, u, "add"), key, klen, val, vlen, ttl);
     if (rc == OKOF_EXISTS) {
         lua_pushboolean(L, 0);
         return 1;
@@ -139,10 +143,12 @@ int okof__l_put_many(lua_State *L)
     ldb *u = okof__l_toldb(L, "put_many");
     size_t n, i = 0, written = 0;
     okof_kv *items;
+    int64_t ttl;
     int rc;
     okof__l_live(L, u, "put_many");
     if (!lua_istable(L, 2))
         okof__l_typeerror(L, 2, 1, "put_many", "items", "table");
+    ttl = okof__l_checkttl(L, 3, 2, "put_many");
     lua_settop(L, 2);
     n = okof__codec_count_pairs(L, 2);
     items = (okof_kv *)okof_newudata(L, (n ? n : 1) * sizeof *items); /* 3 */
@@ -154,7 +160,8 @@ int okof__l_put_many(lua_State *L)
         lua_pop(L, 1);
         i++;
     }
-    rc = okof_put_many(okof__l_live(L, u, "put_many"), items, i, &written);
+    rc = okof_put_many_ttl(okof__l_live(L, u, "put_many"), items, i, ttl,
+                           &written);
     if (rc == 0) {
         lua_pushboolean(L, 1);
         return 1;
@@ -162,6 +169,32 @@ int okof__l_put_many(lua_State *L)
     okof__l_fail(L, rc, "put_many", u->dir, NULL, 0, NULL);
     push_written(L, items, written);
     return 4;
+}
+
+/* ---- ttl ---------------------------------------------------------------- */
+
+/* Seconds left, false for a value that never expires, nil for none. */
+int okof__l_ttl(lua_State *L)
+{
+    ldb *u = okof__l_toldb(L, "ttl");
+    size_t klen;
+    const char *key;
+    int64_t ms = -1;
+    int rc;
+    okof__l_live(L, u, "ttl");
+    key = okof__l_checkkey(L, 2, 1, "ttl", &klen);
+    rc = okof_ttl(okof__l_live(L, u, "ttl"), key, klen, &ms);
+    if (rc == OKOF_EBADKEY)
+        okof__l_keytoolong(L, 1, "ttl");
+    if (rc == OKOF_NOTFOUND)
+        lua_pushnil(L);
+    else if (rc != 0)
+        return okof__l_fail(L, rc, "ttl", u->dir, key, klen, NULL);
+    else if (ms < 0)
+        lua_pushboolean(L, 0);
+    else
+        lua_pushnumber(L, (lua_Number)ms / 1000);
+    return 1;
 }
 
 /* ---- sweep -------------------------------------------------------------- */

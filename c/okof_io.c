@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -331,4 +332,51 @@ int okof__io_age(int dfd, const char *name, double *age, int *regular)
 long okof__io_pid(void)
 {
     return (long)getpid();
+}
+
+/* ---- expiry: the clock, the lock, file identity -------------------------- */
+
+int okof__io_now_ms(int64_t *ms)
+{
+    struct timespec now;
+    if (clock_gettime(CLOCK_REALTIME, &now) != 0)
+        return neg_errno();
+    *ms = (int64_t)now.tv_sec * 1000 + (int64_t)(now.tv_nsec / 1000000);
+    return 0;
+}
+
+int okof__io_lock(int dfd, const char *name, int create)
+{
+    int flags = O_RDWR | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0);
+    int fd, rc;
+    do
+        fd = openat(dfd, name, flags, 0666);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0)
+        return neg_errno();
+    do
+        rc = flock(fd, LOCK_EX);
+    while (rc < 0 && errno == EINTR);
+    if (rc < 0) {
+        rc = neg_errno();
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
+int okof__io_same_file(int fd, int dfd, const char *name)
+{
+    struct stat a, b;
+    int rc;
+    do
+        rc = fstat(fd, &a);
+    while (rc < 0 && errno == EINTR);
+    if (rc == 0)
+        do
+            rc = fstatat(dfd, name, &b, AT_SYMLINK_NOFOLLOW);
+        while (rc < 0 && errno == EINTR);
+    if (rc < 0)
+        return neg_errno();
+    return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }

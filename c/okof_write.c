@@ -12,6 +12,7 @@
 #include "okof_int.h"
 #include "okof_io.h"
 #include "okof_key.h"
+#include "okof_ttl.h"
 
 /* How many taken temporary names a write tries before giving up. */
 #define TMP_TRIES 64
@@ -44,10 +45,10 @@ static int create_tmp(okof_t *db, char *tmp)
 
 /* Write the value file, fsync it when durable is set; closes fd. */
 static int fill_tmp(okof_t *db, int fd, const void *val, size_t vlen,
-                    int durable)
+                    uint64_t expiry, int durable)
 {
-    int rc = okof__frame_encode(val, vlen, db->compress_min, db->scratch,
-                                sink_fd, &fd);
+    int rc = okof__frame_encode(val, vlen, expiry, db->compress_min,
+                                db->scratch, sink_fd, &fd);
     int crc;
     if (rc == 0 && durable)
         rc = okof__io_fsync(fd);
@@ -55,17 +56,17 @@ static int fill_tmp(okof_t *db, int fd, const void *val, size_t vlen,
     return rc ? rc : crc;
 }
 
-/* A complete temporary file holding val, named in tmp, fsynced when
- * durable is set; on failure none is left. */
-static int write_tmp(okof_t *db, const void *val, size_t vlen, char *tmp,
-                     int durable)
+/* A complete temporary file holding val (expiring at expiry, 0: never),
+ * named in tmp, fsynced when durable is set; on failure none is left. */
+static int write_tmp(okof_t *db, const void *val, size_t vlen,
+                     uint64_t expiry, char *tmp, int durable)
 {
     int rc = need_scratch(db, vlen), fd;
     if (rc)
         return rc;
     if ((fd = create_tmp(db, tmp)) < 0)
         return fd;
-    rc = fill_tmp(db, fd, val, vlen, durable);
+    rc = fill_tmp(db, fd, val, vlen, expiry, durable);
     if (rc)
         okof__io_unlink(db->dfd, tmp);
     return rc;
@@ -79,11 +80,21 @@ static int sync_dir(okof_t *db)
 int okof_put(okof_t *db, const void *key, size_t klen, const void *val,
              size_t vlen)
 {
+    return okof_put_ttl(db, key, klen, val, vlen, 0);
+}
+
+int okof_put_ttl(okof_t *db, const void *key, size_t klen, const void *val,
+                 size_t vlen, int64_t ttl_ms)
+{
     char name[OKOF__NAME_BUF], tmp[OKOF__NAME_BUF];
+    uint64_t expiry;
     int rc = okof__key_encode(key, klen, name);
     if (rc < 0)
         return rc;
-    if ((rc = write_tmp(db, val, vlen, tmp, (db->flags & OKOF_SYNC) != 0)))
+    if ((rc = okof__ttl_expiry(ttl_ms, &expiry)) != 0)
+        return rc;
+    if ((rc = write_tmp(db, val, vlen, expiry, tmp,
+                        (db->flags & OKOF_SYNC) != 0)))
         return rc;
     if ((rc = okof__io_rename(db->dfd, tmp, name)) != 0) {
         okof__io_unlink(db->dfd, tmp);
@@ -92,18 +103,29 @@ int okof_put(okof_t *db, const void *key, size_t klen, const void *val,
     return sync_dir(db);
 }
 
-/* The new file gets the key's name only if no file has it: link(2) never
- * replaces, so of several writers adding one key exactly one succeeds. */
 int okof_add(okof_t *db, const void *key, size_t klen, const void *val,
              size_t vlen)
 {
+    return okof_add_ttl(db, key, klen, val, vlen, 0);
+}
+
+/* The new file gets the key's name only if no file has it: link(2) never
+ * replaces, so of several writers adding one key exactly one succeeds. An
+ * expired value is removed first, under the store's lock (okof_ttl.c). */
+int okof_add_ttl(okof_t *db, const void *key, size_t klen, const void *val,
+                 size_t vlen, int64_t ttl_ms)
+{
     char name[OKOF__NAME_BUF], tmp[OKOF__NAME_BUF];
+    uint64_t expiry;
     int rc = okof__key_encode(key, klen, name), urc;
     if (rc < 0)
         return rc;
-    if ((rc = write_tmp(db, val, vlen, tmp, (db->flags & OKOF_SYNC) != 0)))
+    if ((rc = okof__ttl_expiry(ttl_ms, &expiry)) != 0)
         return rc;
-    rc = okof__io_link(db->dfd, tmp, name);
+    if ((rc = write_tmp(db, val, vlen, expiry, tmp,
+                        (db->flags & OKOF_SYNC) != 0)))
+        return rc;
+    rc = okof__ttl_link(db, tmp, name);
     urc = okof__io_unlink(db->dfd, tmp);
     if (rc)
         return rc == -EEXIST ? OKOF_EXISTS : rc;
@@ -116,6 +138,7 @@ int okof_add(okof_t *db, const void *key, size_t klen, const void *val,
  * themselves are made again when needed (a batch may be large). */
 struct batch {
     long pid;
+    uint64_t expiry; /* of every value; 0: never */
     unsigned long *serials;
 };
 
@@ -154,7 +177,8 @@ static int write_all(okof_t *db, const okof_kv *items, size_t n,
     char tmp[OKOF__NAME_BUF];
     size_t i;
     for (i = 0; i < n; i++) {
-        int rc = write_tmp(db, items[i].val, items[i].vlen, tmp, durable);
+        int rc = write_tmp(db, items[i].val, items[i].vlen, b->expiry, tmp,
+                           durable);
         if (rc) {
             unlink_tmps(db, b, 0, i);
             return rc;
@@ -215,11 +239,19 @@ static int write_durably(okof_t *db, const okof_kv *items, size_t n,
 
 int okof_put_many(okof_t *db, const okof_kv *items, size_t n, size_t *written)
 {
+    return okof_put_many_ttl(db, items, n, 0, written);
+}
+
+int okof_put_many_ttl(okof_t *db, const okof_kv *items, size_t n,
+                      int64_t ttl_ms, size_t *written)
+{
     struct batch b;
     size_t done = 0;
     int rc = check_keys(items, n);
     if (written)
         *written = 0;
+    if (rc == 0)
+        rc = okof__ttl_expiry(ttl_ms, &b.expiry);
     if (rc || n == 0)
         return rc;
     b.pid = okof__io_pid();

@@ -369,18 +369,18 @@ static void check_round_trip(const uint8_t *data, size_t size,
 
     CHECK(snappy_max_compressed_length(CHUNK_MAX) <= sizeof cbuf);
     CHECK(scratch != NULL || !compress);
-    CHECK(okof__frame_encode(data, size, compress_min, scratch, sink, &enc) ==
+    CHECK(okof__frame_encode(data, size, 0, compress_min, scratch, sink, &enc) ==
           0);
 
     /* A sink's error is returned, and stops the encoder at once. */
     {
         int calls = 0;
         struct failing f = {0, 0};
-        CHECK(okof__frame_encode(data, size, compress_min, scratch,
+        CHECK(okof__frame_encode(data, size, 0, compress_min, scratch,
                                  counting_sink, &calls) == 0);
         CHECK(calls >= 1);
         f.fail_at = 1 + (int)(pick % (unsigned)calls);
-        CHECK(okof__frame_encode(data, size, compress_min, scratch,
+        CHECK(okof__frame_encode(data, size, 0, compress_min, scratch,
                                  failing_sink, &f) == -EIO);
         CHECK(f.calls == f.fail_at);
     }
