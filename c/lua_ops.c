@@ -203,7 +203,7 @@ int okof__l_sweep(lua_State *L)
 {
     ldb *u = okof__l_toldb(L, "sweep");
     lua_Number max_age = 3600;
-    size_t removed = 0;
+    size_t temps = 0, expired = 0;
     int rc;
     okof__l_live(L, u, "sweep");
     if (!lua_isnoneornil(L, 2)) {
@@ -214,9 +214,10 @@ int okof__l_sweep(lua_State *L)
     if (!(max_age >= 0))
         okof__l_argerror(L, 1, "sweep", "max_age",
                          "must be a non-negative number");
-    rc = okof_sweep(okof__l_live(L, u, "sweep"), (double)max_age, &removed);
+    rc = okof_sweep_counts(okof__l_live(L, u, "sweep"), (double)max_age,
+                           &temps, &expired);
     if (rc != 0)
         return okof__l_fail(L, rc, "sweep", u->dir, NULL, 0, NULL);
-    okof_pushcount(L, removed);
+    okof_pushcount(L, temps + expired);
     return 1;
 }
