@@ -262,4 +262,100 @@ describe("ttl", function()
       b:close()
     end)
   end)
+  describe("the command-line tool", function()
+    local BIN = H.SPEC_DIR .. "/../bin/okofdb"
+    local PRELOAD = os.getenv("LD_PRELOAD")
+    local CLI = (PRELOAD and PRELOAD ~= "" and ("LD_PRELOAD=" .. H.q(PRELOAD) .. " ") or "")
+                .. H.q(H.LUA) .. " " .. H.q(BIN)
+
+    -- Run the tool: { status =, out =, err = }.
+    local function okof(args, input)
+      local scratch = H.tmpdir()
+      local t = {}
+      for i, a in ipairs(args) do t[i] = H.q(a) end
+      H.write_file(scratch .. "/in", input or "")
+      local res = H.sh(CLI .. " " .. table.concat(t, " ") .. " <" .. H.q(scratch .. "/in") ..
+                       " >" .. H.q(scratch .. "/out") .. " 2>" .. H.q(scratch .. "/err") .. "; echo $?")
+      return { status = tonumber(res:match("(%d+)%s*$")), out = H.read_file(scratch .. "/out"),
+               err = H.read_file(scratch .. "/err") }
+    end
+
+    it("put --ttl, add --ttl and ttl", function()
+      local dir = H.tmpdir() .. "/s"
+      assert.are.equal(0, okof({ dir, "put", "--ttl", "100", "a", "1" }).status)
+      assert.are.equal(0, okof({ "--ttl=50.5", dir, "add", "b", "2" }).status)
+      local r = okof({ dir, "add", "b", "3" })
+      assert.are.equal(1, r.status)
+      assert.truthy(H.contains(r.err, 'key "b" already has a value'), r.err)
+      assert.are.equal(0, okof({ dir, "put", "n", "v" }).status)
+      r = okof({ dir, "ttl", "a" })
+      assert.are.equal(0, r.status)
+      local left = tonumber(r.out:match("^(%d+%.%d%d%d)\n$"))
+      assert.is_true(left > 0 and left <= 100, r.out)
+      assert.are.same({ 0, "never\n" }, { okof({ dir, "ttl", "n" }).status, okof({ dir, "ttl", "n" }).out })
+      r = okof({ dir, "ttl", "none" })
+      assert.are.equal(1, r.status)
+      assert.truthy(H.contains(r.err, 'no value for key "none"'), r.err)
+      local db = assert(okofdb.open(dir))
+      assert.are.equal("2", db:get("b"))
+      assert.is_true(db:ttl("b") <= 50.5)
+      db:close()
+    end)
+
+    it("refuses a bad --ttl, and --ttl where it does not apply", function()
+      local dir = H.tmpdir() .. "/s"
+      for _, bad in ipairs({ "0", "-1", "x", "inf", "nan" }) do
+        local r = okof({ dir, "put", "--ttl=" .. bad, "k", "v" })
+        assert.are.equal(2, r.status, bad)
+        assert.truthy(H.contains(r.err, "--ttl must be a positive number"), r.err)
+      end
+      assert.are.equal(2, okof({ dir, "put", "--ttl", "1e300", "k", "v" }).status)
+      local r = okof({ dir, "get", "--ttl", "5", "k" })
+      assert.are.equal(2, r.status)
+      assert.truthy(H.contains(r.err, "option --ttl does not apply to get"), r.err)
+      assert.is_false(H.exists(dir))
+    end)
+
+    it("ls, dump and check skip expired values; sweep removes them", function()
+      local dir = H.tmpdir() .. "/s"
+      local db = assert(okofdb.open(dir))
+      assert.is_true(db:put("live", "v"))
+      assert.is_true(db:put("later", "w", 1000))
+      H.write_file(dir .. "/old", expiring_file("stale", 1000))
+      db:close()
+      assert.are.equal("later\nlive\n", okof({ dir, "ls" }).out)
+      local r = okof({ dir, "dump" })
+      assert.are.equal(0, r.status)
+      assert.truthy(H.contains(r.out, '{"key":"live","value":"v"}\n'), r.out)
+      assert.truthy(r.out:find('{"key":"later","value":"w","ttl":%d+%.%d%d%d}\n'), r.out)
+      assert.is_nil(r.out:find("old"))
+      assert.are.same({ 0, "" }, { okof({ dir, "check" }).status, okof({ dir, "check" }).out })
+      assert.are.equal("1\n", okof({ dir, "sweep" }).out)
+      assert.are.same({ ".okof-lock", "later", "live" }, H.listdir(dir))
+    end)
+
+    it("load stores a dumped ttl; the later line of a key wins", function()
+      local dir = H.tmpdir() .. "/s"
+      local input = '{"key":"a","value":"1","ttl":100}\n' ..
+                    '{"key":"b","value":"old"}\n' ..
+                    '{"key":"b","value":"new","ttl":5.5}\n' ..
+                    '{"key":"c","value":"x","ttl":5}\n' ..
+                    '{"key":"c","value":"y"}\n'
+      local r = okof({ dir, "load" }, input)
+      assert.are.same({ 0, "" }, { r.status, r.err })
+      local db = assert(okofdb.open(dir))
+      assert.is_true(db:ttl("a") <= 100 and db:ttl("a") > 0)
+      assert.are.equal("new", db:get("b"))
+      assert.is_true(db:ttl("b") <= 5.5)
+      assert.are.equal("y", db:get("c"))
+      assert.are.equal(false, db:ttl("c"))
+      db:close()
+      for _, bad in ipairs({ '{"key":"a","value":"1","ttl":0}', '{"key":"a","value":"1","ttl":"5"}',
+                             '{"key":"a","value":"1","ttl":-2}' }) do
+        r = okof({ dir, "load" }, bad .. "\n")
+        assert.are.equal(1, r.status, bad)
+        assert.truthy(H.contains(r.err, 'member "ttl" must be a positive number'), r.err)
+      end
+    end)
+  end)
 end)
