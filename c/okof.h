@@ -153,8 +153,10 @@ int okof_put_ttl(okof_t *db, const void *key, size_t klen, const void *val,
                  size_t vlen, int64_t ttl_ms);
 
 /* okof_add_ttl -- okof_add of a value that expires ttl_ms milliseconds
- * from now (0: never). An expired value counts as none: it is removed and
- * the new one stored. Of several writers adding one key that is absent or
+ * (0: never) from the moment the add holds the store's lock, just before
+ * the value is linked into place: a lock taken this way lasts its whole
+ * ttl. An expired value counts as none: it is removed and the new one
+ * stored. Of several writers adding one key that is absent or
  * expired, exactly one succeeds. Errors: those of okof_add, -EINVAL for a
  * bad ttl, and the errnos of opening and locking ".okof-lock". */
 int okof_add_ttl(okof_t *db, const void *key, size_t klen, const void *val,

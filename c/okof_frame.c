@@ -93,7 +93,7 @@ static size_t write_prefix(unsigned char *p, size_t vlen, uint64_t expiry_ms)
     put_le(p + 10, (uint64_t)vlen, 8);
     if (!expiry_ms)
         return OKOF__FRAME_PREFIX;
-    put_le(p + 18, expiry_ms, 8);
+    put_le(p + OKOF__FRAME_EXPIRY_AT - 11, expiry_ms, 8);
     return OKOF__FRAME_PREFIX_EXPIRY;
 }
 
@@ -326,13 +326,18 @@ int okof__frame_has_length(const unsigned char *file, size_t flen)
            is_value_header(file + 15, (size_t)get_le(file + 12, 3));
 }
 
+void okof__frame_expiry_bytes(unsigned char *p, uint64_t expiry_ms)
+{
+    put_le(p, expiry_ms, 8);
+}
+
 uint64_t okof__frame_expiry(const unsigned char *file, size_t flen)
 {
     if (flen < OKOF__FRAME_PREFIX_EXPIRY || !okof__frame_has_length(file, flen))
         return 0;
     if (file[20] != FLAG_EXPIRY || get_le(file + 12, 3) != VALUE_HEADER_LEN_EXPIRY)
         return 0;
-    return get_le(file + 29, 8);
+    return get_le(file + OKOF__FRAME_EXPIRY_AT, 8);
 }
 
 /* A legacy file that holds the start of a stream okofdb wrote is one

@@ -71,6 +71,13 @@ int okof__frame_decode_into(unsigned char *file, size_t flen,
  * proves the file complete? */
 int okof__frame_has_length(const unsigned char *file, size_t flen);
 
+/* Where the expiry of a value with one is, from the file's start: bytes
+ * OKOF__FRAME_EXPIRY_AT to OKOF__FRAME_PREFIX_EXPIRY, u64 LE. */
+#define OKOF__FRAME_EXPIRY_AT 29
+
+/* The 8 bytes of an expiry as the header holds them. */
+void okof__frame_expiry_bytes(unsigned char *p, uint64_t expiry_ms);
+
 /* The expiry (ms since the Unix epoch) that the value header at the start
  * of file[0..flen) records; 0 when it records none or the bytes are not
  * such a header. Verifies nothing else: decode the file to trust it. */

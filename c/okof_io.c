@@ -380,3 +380,22 @@ int okof__io_same_file(int fd, int dfd, const char *name)
         return neg_errno();
     return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
+
+int okof__io_patch(int dfd, const char *name, size_t off, const void *buf,
+                   size_t len)
+{
+    ssize_t w;
+    int fd, rc;
+    do
+        fd = openat(dfd, name, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0)
+        return neg_errno();
+    do
+        w = pwrite(fd, buf, len, (off_t)off);
+    while (w < 0 && errno == EINTR);
+    rc = w < 0 ? neg_errno() : (size_t)w != len ? -EIO : 0;
+    if (close(fd) != 0 && errno != EINTR && rc == 0)
+        rc = neg_errno();
+    return rc;
+}

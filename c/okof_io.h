@@ -79,6 +79,11 @@ int okof__io_now_ms(int64_t *ms);
  * two handles of one process exclude each other too. */
 int okof__io_lock(int dfd, const char *name, int create);
 
+/* Overwrite len bytes at offset off of the file `name` in dfd with buf
+ * (one pwrite(2); the file is not flushed). 0 or -errno. */
+int okof__io_patch(int dfd, const char *name, size_t off, const void *buf,
+                   size_t len);
+
 /* Is `name` in dfd (no link followed) the file open as fd? 1 same, 0
  * different, or -errno (-ENOENT when nothing has the name). */
 int okof__io_same_file(int fd, int dfd, const char *name);

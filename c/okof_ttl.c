@@ -149,12 +149,27 @@ int okof__ttl_remove(okof_t *db, const char *name)
     return rc;
 }
 
+/* Count a new value's ttl from now: the moment it may be linked. */
+static int restamp(okof_t *db, const char *tmp, int64_t ttl_ms)
+{
+    unsigned char b[8];
+    uint64_t expiry;
+    int rc = okof__ttl_expiry(ttl_ms, &expiry);
+    if (rc || expiry == 0)
+        return rc;
+    okof__frame_expiry_bytes(b, expiry);
+    return okof__io_patch(db->dfd, tmp, OKOF__FRAME_EXPIRY_AT, b, sizeof b);
+}
+
 /* Under the lock: link tmp to name, replacing an expired value. */
-static int link_locked(okof_t *db, const char *tmp, const char *name)
+static int link_locked(okof_t *db, const char *tmp, const char *name,
+                       int64_t ttl_ms)
 {
     int i, rc = -EEXIST;
     for (i = 0; i < TRIES && rc == -EEXIST; i++) {
         int removed;
+        if ((rc = restamp(db, tmp, ttl_ms)) != 0)
+            break;
         if ((rc = okof__io_link(db->dfd, tmp, name)) != -EEXIST)
             break;
         removed = okof__ttl_remove_locked(db, name);
@@ -166,12 +181,13 @@ static int link_locked(okof_t *db, const char *tmp, const char *name)
     return rc;
 }
 
-int okof__ttl_link(okof_t *db, const char *tmp, const char *name)
+int okof__ttl_link(okof_t *db, const char *tmp, const char *name,
+                   int64_t ttl_ms)
 {
     int lock = okof__ttl_lock(db, 1), rc;
     if (lock < 0)
         return lock;
-    rc = link_locked(db, tmp, name);
+    rc = link_locked(db, tmp, name, ttl_ms);
     okof__io_close(lock);
     return rc;
 }

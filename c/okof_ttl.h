@@ -35,8 +35,13 @@ int okof__ttl_remove_locked(okof_t *db, const char *name);
 int okof__ttl_remove(okof_t *db, const char *name);
 
 /* add's step: under the lock, link tmp to name, removing an expired value
- * found there first. 0, -EEXIST (a live value is there), or -errno. */
-int okof__ttl_link(okof_t *db, const char *tmp, const char *name);
+ * found there first. With a ttl_ms, tmp's expiry is first set anew to
+ * ttl_ms from the moment the lock is held, so that an add's value lives
+ * its whole ttl from when it can be linked (after a crash the file may
+ * keep the expiry it was written with, a little earlier).
+ * 0, -EEXIST (a live value is there), or -errno. */
+int okof__ttl_link(okof_t *db, const char *tmp, const char *name,
+                   int64_t ttl_ms);
 
 /* del's step: remove `name`. 0 when a live value was removed, -ENOENT
  * when there was none (an expired one is removed), or -errno. */

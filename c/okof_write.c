@@ -125,7 +125,7 @@ int okof_add_ttl(okof_t *db, const void *key, size_t klen, const void *val,
     if ((rc = write_tmp(db, val, vlen, expiry, tmp,
                         (db->flags & OKOF_SYNC) != 0)))
         return rc;
-    rc = okof__ttl_link(db, tmp, name);
+    rc = okof__ttl_link(db, tmp, name, ttl_ms);
     urc = okof__io_unlink(db->dfd, tmp);
     if (rc)
         return rc == -EEXIST ? OKOF_EXISTS : rc;

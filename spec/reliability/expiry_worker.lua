@@ -20,7 +20,8 @@
 -- sweeper: sweeps again and again; counts the files removed.
 -- reader: gets every key and walks each(); a "dead:" value is a failure.
 -- racer: adds "lock" = "ID:N" with a ttl of ARG seconds again and again;
---   counts wins, and on a win reads the value back.
+--   counts wins, and on a win reads the file back: while it is still its
+--   own, writes its expiry (ms since the epoch) to OUTFILE.expiries.
 local okofdb = require("okofdb")
 
 local role, id, dir, stopfile, outfile, nkeys, extra =
@@ -121,6 +122,7 @@ elseif role == "reader" then
 elseif role == "racer" then
   local ttl = tonumber(extra) or 0.08
   local n, wins, own = 0, 0, 0
+  local log = assert(io.open(outfile .. ".expiries", "wb"))
   while not stopped() do
     n = n + 1
     local mine = id .. ":" .. n
@@ -128,9 +130,22 @@ elseif role == "racer" then
     if r[1] == nil then finish("fail add: " .. tostring(r[2]), 1) end
     if r[1] then
       wins = wins + 1
-      if db:get("lock") == mine then own = own + 1 end
+      -- the expiry of our value, while the file is still ours
+      local f = io.open(dir .. "/lock", "rb")
+      local bytes = f and f:read("*a") or ""
+      if f then f:close() end
+      if bytes:sub(-#mine) == mine and #bytes >= 37 then
+        own = own + 1
+        local e, p = 0, 1
+        for i = 30, 37 do
+          e = e + bytes:byte(i) * p
+          p = p * 256
+        end
+        log:write(string.format("%.0f\n", e))
+      end
     end
   end
+  log:close()
   finish(string.format("done adds=%d wins=%d own=%d", n, wins, own), 0)
 elseif role == "contender" then
   -- the lock test: add until this process or another holds the lock
