@@ -203,7 +203,7 @@ static int unlink_live(okof_t *db, const char *name)
     if (rc != -ENOENT)
         return rc;
     if ((lock = okof__ttl_lock(db, 0)) < 0)
-        return rc;
+        return lock == -ENOENT ? rc : lock;
     rc = okof__io_unlink(db->dfd, name);
     okof__io_close(lock);
     return rc;
@@ -213,9 +213,12 @@ int okof__ttl_del(okof_t *db, const char *name)
 {
     uint64_t expiry = 0;
     int rc = okof__ttl_peek(db, name, NULL, &expiry);
-    if (rc == -ENOENT)
+    /* none, a symbolic link, a directory: unlink tells (as it always did) */
+    if (rc == -ENOENT || rc == -ELOOP || rc == -EISDIR)
         return unlink_live(db, name);
-    if (rc != 0 || !okof__ttl_expired(expiry)) /* a link, a directory... */
+    if (rc != 0) /* the file cannot be read: whether it expired is unknown */
+        return rc;
+    if (!okof__ttl_expired(expiry))
         return unlink_live(db, name);
     rc = okof__ttl_remove(db, name);
     return rc < 0 ? rc : -ENOENT; /* removed or live again: no value seen */
