@@ -235,9 +235,12 @@ int okof_get_buf(okof_t *db, const void *key, size_t klen, void *buf,
 
 /*
  * okof_del -- remove the value of `key`. With OKOF_SYNC the removal is on
- * stable storage when the call returns.
- * Returns 0 (removed), OKOF_NOTFOUND (there was none), OKOF_EBADKEY,
- * -EACCES, -EISDIR, -EIO, other errnos of unlink(2) and fsync(2).
+ * stable storage when the call returns. The header of the key's file is
+ * read first: an expired value is removed and counts as none.
+ * Returns 0 (removed), OKOF_NOTFOUND (there was none, or an expired one),
+ * OKOF_EBADKEY, -EACCES, -EISDIR, -EIO (also when the file cannot be
+ * read: whether it expired is then unknown, and it is left), other errnos
+ * of unlink(2) and fsync(2).
  */
 int okof_del(okof_t *db, const void *key, size_t klen);
 

@@ -213,8 +213,9 @@ local M = {
 
 --- Remove the value of `key`.
 --
--- An expired value counts as none: its file is removed and `del` returns
--- `false`.
+-- The header of the key's file is read first: an expired value counts as
+-- none (its file is removed and `del` returns `false`), and a file that
+-- cannot be read is left and reported as `nil, msg, code`.
 -- @function db:del
 -- @tparam string key the key
 -- @treturn[1] boolean `true` when it removed a value, `false` when there was none
