@@ -130,6 +130,36 @@ int okof_get(okof_t *db, const void *key, size_t klen, void **val,
     return okof_get_buf(db, key, klen, NULL, 0, val, vlen, &allocated);
 }
 
+/* Read and verify the file as get does (so that a file get refuses is
+ * refused here too), then tell the time its header leaves. */
+int okof_ttl(okof_t *db, const void *key, size_t klen, int64_t *ms_left)
+{
+    char name[OKOF__NAME_BUF];
+    struct okof__loaded l;
+    struct split sp;
+    void *val = NULL;
+    size_t vlen = 0;
+    uint64_t expiry;
+    int64_t now = 0;
+    int rc = okof__key_encode(key, klen, name), allocated = 0;
+    *ms_left = -1;
+    if (rc < 0)
+        return rc;
+    split_buf(NULL, 0, &sp);
+    rc = okof__load(db->dfd, name, &db->noatime, NULL, 0, &l);
+    expiry = rc == 0 ? okof__frame_expiry(l.file, l.len) : 0;
+    if (rc == 0)
+        rc = decode(&l, &sp, &val, &vlen, &allocated);
+    if (rc == 0 && allocated)
+        okof_free(val);
+    if (rc == 0 && expiry != 0 && (rc = okof__io_now_ms(&now)) == 0) {
+        if ((uint64_t)now >= expiry)
+            return OKOF_NOTFOUND;
+        *ms_left = (int64_t)(expiry - (uint64_t)now);
+    }
+    return rc == -ENOENT ? OKOF_NOTFOUND : rc;
+}
+
 int okof_del(okof_t *db, const void *key, size_t klen)
 {
     char name[OKOF__NAME_BUF];

@@ -21,7 +21,6 @@
 #include "okof_int.h"
 #include "okof_io.h"
 #include "okof_key.h"
-#include "okof_load.h"
 #include "okof_ttl.h"
 
 /* How many taken temporary names, and how many expired values replaced
@@ -222,33 +221,4 @@ int okof__ttl_del(okof_t *db, const char *name)
         return unlink_live(db, name);
     rc = okof__ttl_remove(db, name);
     return rc < 0 ? rc : -ENOENT; /* removed or live again: no value seen */
-}
-
-/* ---- okof_ttl ----------------------------------------------------------- */
-
-int okof_ttl(okof_t *db, const void *key, size_t klen, int64_t *ms_left)
-{
-    char name[OKOF__NAME_BUF];
-    struct okof__loaded l;
-    unsigned char *out = NULL;
-    uint64_t expiry;
-    int64_t now = 0;
-    size_t olen;
-    int rc = okof__key_encode(key, klen, name);
-    *ms_left = -1;
-    if (rc < 0)
-        return rc;
-    if ((rc = okof__load(db->dfd, name, &db->noatime, NULL, 0, &l)) != 0)
-        return rc == -ENOENT ? OKOF_NOTFOUND : rc;
-    expiry = okof__frame_expiry(l.file, l.len);
-    rc = okof__frame_decode_into(l.file, l.len, NULL, 0, &out, &olen);
-    if (rc == 0 && out != l.file)
-        free(out);
-    okof__load_free(&l);
-    if (rc == 0 && expiry != 0 && (rc = okof__io_now_ms(&now)) == 0) {
-        if ((uint64_t)now >= expiry)
-            return OKOF_NOTFOUND;
-        *ms_left = (int64_t)(expiry - (uint64_t)now);
-    }
-    return rc;
 }
