@@ -210,7 +210,8 @@ int okof_put_many_ttl(okof_t *db, const okof_kv *items, size_t n,
  *          result but 0, *val is set to NULL and *vlen to 0.
  * Every checksum and length in the file is verified first: a value is never
  * returned unless it is exactly the one that was stored.
- * Returns 0, OKOF_NOTFOUND (no value), OKOF_CORRUPT (the file failed
+ * Returns 0, OKOF_NOTFOUND (no value, or an expired one: see Expiry),
+ * OKOF_CORRUPT (the file failed
  * verification), OKOF_EBADKEY, -ELOOP (a symbolic link stands at the key's
  * name; links are never followed), -EISDIR, -EIO, -EACCES, -ENOMEM.
  */
