@@ -211,9 +211,9 @@ int okof_put_many_ttl(okof_t *db, const okof_kv *items, size_t n,
  * Every checksum and length in the file is verified first: a value is never
  * returned unless it is exactly the one that was stored.
  * Returns 0, OKOF_NOTFOUND (no value, or an expired one: see Expiry),
- * OKOF_CORRUPT (the file failed
- * verification), OKOF_EBADKEY, -ELOOP (a symbolic link stands at the key's
- * name; links are never followed), -EISDIR, -EIO, -EACCES, -ENOMEM.
+ * OKOF_CORRUPT (the file failed verification), OKOF_EBADKEY, -ELOOP (a
+ * symbolic link stands at the key's name; links are never followed),
+ * -EISDIR, -EIO, -EACCES, -ENOMEM.
  */
 int okof_get(okof_t *db, const void *key, size_t klen, void **val,
              size_t *vlen);
