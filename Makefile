@@ -39,9 +39,10 @@ ALL_CFLAGS = -std=c99 $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden -Ic $(SNAPPY_C
 SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 CORE_SRC = c/okof.c c/okof_crc32c.c c/okof_err.c c/okof_frame.c c/okof_io.c c/okof_load.c \
+           c/okof_ttl.c \
            c/okof_iter.c c/okof_key.c c/okof_write.c
 CORE_HDR = c/okof.h c/okof_crc32c.h c/okof_crc32c_table.h c/okof_frame.h \
-           c/okof_int.h c/okof_io.h c/okof_key.h c/okof_load.h
+           c/okof_int.h c/okof_io.h c/okof_key.h c/okof_load.h c/okof_ttl.h
 BIND_SRC = c/lua_okofdb.c c/lua_args.c c/lua_codec.c c/lua_iter.c c/lua_ops.c \
            c/lua_values.c
 BIND_HDR = c/compat.h c/lua_codec.h c/lua_okofdb.h

@@ -50,6 +50,7 @@ build = {
             "c/okof_io.c",
             "c/okof_iter.c",
             "c/okof_load.c",
+            "c/okof_ttl.c",
             "c/okof_write.c",
             "c/okof_key.c",
          },

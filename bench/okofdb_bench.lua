@@ -171,9 +171,9 @@ impls.okofdb = function()
     if not db then die("open: %s", msg) end
     return db
   end
-  local function put(db, keys, val)
+  local function put(db, keys, val, ttl)
     for i = 1, #keys do
-      local ok, msg = db:put(keys[i], val)
+      local ok, msg = db:put(keys[i], val, ttl)
       if not ok then die("put: %s", msg) end
     end
   end
@@ -220,6 +220,20 @@ impls.okofdb = function()
         end
         return c
       end)
+
+      -- the same values with a ttl (an hour): written over, then read
+      t = now()
+      put(db, keys, val, 3600)
+      report(mode, size, "put_ttl_over", n, now() - t)
+      total = 0
+      t = now()
+      for i = 1, n do
+        local v, msg = db:get(keys[i])
+        if not v then die("get %s: %s", keys[i], tostring(msg)) end
+        total = total + #v
+      end
+      report(mode, size, "get_ttl", n, now() - t)
+      if total ~= n * size then die("get_ttl size mismatch") end
 
       t = now()
       del(db, keys)

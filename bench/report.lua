@@ -198,6 +198,7 @@ local COLS = { "floor", "okofdb-lua5.4", "okofdb-luajit", "okofdb-nocomp-lua5.4"
 local OKOF = { ["okofdb-lua5.4"] = true, ["okofdb-luajit"] = true, ["okofdb-nocomp-lua5.4"] = true,
                ["okofdb-nocomp-luajit"] = true }
 local OPS = { "put_fast_new", "put_fast_over", "get", "get_min", "keys", "each", "del_fast",
+              "put_ttl_over", "get_ttl",
               "trunc_new", "trunc_over", "put_durable_new", "put_durable_over", "del_durable" }
 local OP_NOTE = {
   keys = "keys¹", each = "each²", get_min = "get_min³", trunc_new = "trunc_new⁴", trunc_over = "trunc_over⁴",
@@ -366,6 +367,17 @@ for _, fs in ipairs(FS_ORDER) do
       cells[#cells + 1] = check_cell(fs, at(fs, size, op, it[2]), target)
     end
     w("| %s | %s | %s | %s |", name, fs, cells[1], cells[2])
+  end
+  -- a value with a ttl costs what one without does (same Lua, same run)
+  for _, size in ipairs({ SMALL, BIG }) do
+    for _, pair in ipairs({ { "put_ttl_over", "put_fast_over" }, { "get_ttl", "get" } }) do
+      local cells = {}
+      for _, it in ipairs(INTERPS) do
+        cells[#cells + 1] = check_cell(fs, at(fs, size, pair[1], it[2]), scaled(at(fs, size, pair[2], it[2]), 1.05))
+      end
+      w("| %s %s ≤ 1.05 × %s (okofdb itself) | %s | %s | %s |", pair[1], size_name(size), pair[2], fs,
+        cells[1], cells[2])
+    end
   end
   -- every op faster than the pure-Lua atomic store: equal work, so okofdb
   -- without compression (luaatomic does not compress), same interpreter

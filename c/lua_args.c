@@ -68,6 +68,22 @@ const char *okof__l_checkkey(lua_State *L, int idx, int arg, const char *fn,
     return k;
 }
 
+int64_t okof__l_checkttl(lua_State *L, int idx, int arg, const char *fn)
+{
+    lua_Number ttl, ms;
+    if (lua_isnoneornil(L, idx))
+        return 0;
+    if (lua_type(L, idx) != LUA_TNUMBER)
+        okof__l_typeerror(L, idx, arg, fn, "ttl", "number");
+    ttl = lua_tonumber(L, idx);
+    if (!(ttl > 0)) /* NaN too */
+        okof__l_argerror(L, arg, fn, "ttl", "must be a positive number");
+    ms = ceil(ttl * 1000);
+    if (!(ms <= 4611686018427387904.0)) /* OKOF_TTL_MAX_MS; inf too */
+        okof__l_argerror(L, arg, fn, "ttl", "too large to store");
+    return (int64_t)ms;
+}
+
 int okof__l_keytoolong(lua_State *L, int arg, const char *fn)
 {
     return okof__l_argerror(L, arg, fn, "key",

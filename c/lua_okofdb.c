@@ -162,6 +162,7 @@ static const luaL_Reg db_methods[] = {
     {"put", okof__l_put},     {"get", okof__l_get},
     {"del", okof__l_del},     {"add", okof__l_add},
     {"put_many", okof__l_put_many}, {"sweep", okof__l_sweep},
+    {"ttl", okof__l_ttl},
     {"close", l_close},       {NULL, NULL}};
 
 static const luaL_Reg db_meta[] = {

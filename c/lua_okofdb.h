@@ -64,6 +64,10 @@ const char *okof__l_checkstr(lua_State *L, int idx, int arg, const char *fn,
 /* A non-empty key at index idx (argument number arg). */
 const char *okof__l_checkkey(lua_State *L, int idx, int arg, const char *fn,
                              size_t *len);
+/* The ttl at index idx (argument number arg) in milliseconds, rounded up:
+ * 0 for none or nil; raises unless it is a positive number of seconds of
+ * at most OKOF_TTL_MAX_MS / 1000. */
+int64_t okof__l_checkttl(lua_State *L, int idx, int arg, const char *fn);
 /* Raise for a key whose file name would be too long. */
 int okof__l_keytoolong(lua_State *L, int arg, const char *fn);
 /* Raise "bad argument #1 to 'fn' (items: key "<key>" <msg>)", the key
@@ -136,6 +140,7 @@ okof_kv *okof__l_items(lua_State *L, const char *fn, size_t *n);
 /* Push the list of the keys of items[0..n). */
 void okof__l_push_written(lua_State *L, const okof_kv *items, size_t n);
 int okof__l_sweep(lua_State *L);
+int okof__l_ttl(lua_State *L);
 /* each and keys: the shared iterator function is upvalue 2; the iterator
  * functions have the walk's metatable as upvalue 1. */
 int okof__l_each(lua_State *L);

@@ -22,12 +22,14 @@ int okof__l_put(lua_State *L)
     ldb *u = okof__l_toldb(L, "put");
     size_t klen, vlen;
     const char *key, *val;
+    int64_t ttl;
     okof__l_live(L, u, "put");
     key = okof__l_checkkey(L, 2, 1, "put", &klen);
+    ttl = okof__l_checkttl(L, 4, 3, "put");
     val = okof__l_tobytes(L, 1, 3, 2, "put", &vlen);
     return write_result(
-        L, okof_put(okof__l_live(L, u, "put"), key, klen, val, vlen), "put",
-        u, key, klen);
+        L, okof_put_ttl(okof__l_live(L, u, "put"), key, klen, val, vlen, ttl),
+        "put", u, key, klen);
 }
 
 int okof__l_add(lua_State *L)
@@ -35,11 +37,13 @@ int okof__l_add(lua_State *L)
     ldb *u = okof__l_toldb(L, "add");
     size_t klen, vlen;
     const char *key, *val;
+    int64_t ttl;
     int rc;
     okof__l_live(L, u, "add");
     key = okof__l_checkkey(L, 2, 1, "add", &klen);
+    ttl = okof__l_checkttl(L, 4, 3, "add");
     val = okof__l_tobytes(L, 1, 3, 2, "add", &vlen);
-    rc = okof_add(okof__l_live(L, u, "add"), key, klen, val, vlen);
+    rc = okof_add_ttl(okof__l_live(L, u, "add"), key, klen, val, vlen, ttl);
     if (rc == OKOF_EXISTS) {
         lua_pushboolean(L, 0);
         return 1;
@@ -160,10 +164,15 @@ int okof__l_put_many(lua_State *L)
     ldb *u = okof__l_toldb(L, "put_many");
     size_t n, written = 0;
     okof_kv *items;
+    int64_t ttl;
     int rc;
     okof__l_live(L, u, "put_many");
+    if (!lua_istable(L, 2))
+        okof__l_typeerror(L, 2, 1, "put_many", "items", "table");
+    ttl = okof__l_checkttl(L, 3, 2, "put_many");
     items = okof__l_items(L, "put_many", &n);
-    rc = okof_put_many(okof__l_live(L, u, "put_many"), items, n, &written);
+    rc = okof_put_many_ttl(okof__l_live(L, u, "put_many"), items, n, ttl,
+                           &written);
     if (rc == 0) {
         lua_pushboolean(L, 1);
         return 1;
@@ -173,13 +182,39 @@ int okof__l_put_many(lua_State *L)
     return 4;
 }
 
+/* ---- ttl ---------------------------------------------------------------- */
+
+/* Seconds left, false for a value that never expires, nil for none. */
+int okof__l_ttl(lua_State *L)
+{
+    ldb *u = okof__l_toldb(L, "ttl");
+    size_t klen;
+    const char *key;
+    int64_t ms = -1;
+    int rc;
+    okof__l_live(L, u, "ttl");
+    key = okof__l_checkkey(L, 2, 1, "ttl", &klen);
+    rc = okof_ttl(okof__l_live(L, u, "ttl"), key, klen, &ms);
+    if (rc == OKOF_EBADKEY)
+        okof__l_keytoolong(L, 1, "ttl");
+    if (rc == OKOF_NOTFOUND)
+        lua_pushnil(L);
+    else if (rc != 0)
+        return okof__l_fail(L, rc, "ttl", u->dir, key, klen, NULL);
+    else if (ms < 0)
+        lua_pushboolean(L, 0);
+    else
+        lua_pushnumber(L, (lua_Number)ms / 1000);
+    return 1;
+}
+
 /* ---- sweep -------------------------------------------------------------- */
 
 int okof__l_sweep(lua_State *L)
 {
     ldb *u = okof__l_toldb(L, "sweep");
     lua_Number max_age = OKOF_SWEEP_MAX_AGE_DEFAULT;
-    size_t removed = 0;
+    size_t temps = 0, expired = 0;
     int rc;
     okof__l_live(L, u, "sweep");
     if (!lua_isnoneornil(L, 2)) {
@@ -190,9 +225,10 @@ int okof__l_sweep(lua_State *L)
     if (!(max_age >= 0))
         okof__l_argerror(L, 1, "sweep", "max_age",
                          "must be a non-negative number");
-    rc = okof_sweep(okof__l_live(L, u, "sweep"), (double)max_age, &removed);
+    rc = okof_sweep_counts(okof__l_live(L, u, "sweep"), (double)max_age,
+                           &temps, &expired);
     if (rc != 0)
         return okof__l_fail(L, rc, "sweep", u->dir, NULL, 0, NULL);
-    okof_pushcount(L, removed);
+    okof_pushcount(L, temps + expired);
     return 1;
 }

@@ -28,6 +28,7 @@
 #define OKOF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -46,6 +47,10 @@ extern "C" {
 /* Codes of stores on etcd (okof_etcd.h). */
 #define OKOF_EUNAVAILABLE (-30005) /* the cluster has no leader or quorum */
 #define OKOF_ECOMPACTED (-30006)   /* a walk's revision was compacted */
+
+/* The longest ttl okof_put_ttl and friends take, in milliseconds (2^62:
+ * over a hundred million years). */
+#define OKOF_TTL_MAX_MS ((int64_t)1 << 62)
 
 /* Keys up to this many bytes are always accepted, whatever their bytes. */
 #define OKOF_KEY_SAFE_MAX 80
@@ -149,6 +154,50 @@ int okof_add(okof_t *db, const void *key, size_t klen, const void *val,
  */
 int okof_key_check(const void *key, size_t klen);
 
+/*
+ * Expiry (TTL)
+ * ------------
+ * A value may be stored with a ttl: it then expires ttl_ms milliseconds
+ * after the write, on the wall clock (CLOCK_REALTIME; a clock change moves
+ * every expiry with it). The expiry is written in the value file's header.
+ * An expired value is no value: okof_get gives OKOF_NOTFOUND, okof_add
+ * replaces it, okof_del removes its file and gives OKOF_NOTFOUND, and
+ * okof_sweep removes its file; okof_iter_next may still yield its key.
+ * A ttl_ms of 0 means never: the value is written exactly as by okof_put.
+ * A negative ttl_ms or one over OKOF_TTL_MAX_MS is -EINVAL.
+ *
+ * Removing an expired file (okof_add, okof_del, okof_sweep) takes an
+ * exclusive flock(2) on the file ".okof-lock" in the store (created when
+ * first needed, never a key, never swept), and so does every okof_add; a
+ * put or get never does. While such a removal runs, a put of the same
+ * key that lands in its window is moved aside and put back: a reader may
+ * then briefly find no value (see docs/ttl.md).
+ */
+
+/* okof_put_ttl -- okof_put of a value that expires ttl_ms milliseconds
+ * from now (0: never). Errors: those of okof_put; -EINVAL for a bad ttl. */
+int okof_put_ttl(okof_t *db, const void *key, size_t klen, const void *val,
+                 size_t vlen, int64_t ttl_ms);
+
+/* okof_add_ttl -- okof_add of a value that expires ttl_ms milliseconds
+ * (0: never) from the moment the add holds the store's lock, just before
+ * the value is linked into place: a lock taken this way lasts its whole
+ * ttl. An expired value counts as none: it is removed and the new one
+ * stored. Of several writers adding one key that is absent or
+ * expired, exactly one succeeds. Errors: those of okof_add, -EINVAL for a
+ * bad ttl, and the errnos of opening and locking ".okof-lock". */
+int okof_add_ttl(okof_t *db, const void *key, size_t klen, const void *val,
+                 size_t vlen, int64_t ttl_ms);
+
+/*
+ * okof_ttl -- how long the value of `key` has left.
+ *   ms_left  receives the milliseconds left (at least 1), or -1 when the
+ *            value never expires.
+ * The file is verified as by okof_get. Returns 0, OKOF_NOTFOUND (no value,
+ * or an expired one), or the errors of okof_get.
+ */
+int okof_ttl(okof_t *db, const void *key, size_t klen, int64_t *ms_left);
+
 /* One key and its value, for okof_put_many. */
 typedef struct okof_kv {
     const void *key;
@@ -177,6 +226,12 @@ typedef struct okof_kv {
 int okof_put_many(okof_t *db, const okof_kv *items, size_t n,
                   size_t *written);
 
+/* okof_put_many_ttl -- okof_put_many where every value expires ttl_ms
+ * milliseconds from the start of the call (0: never). Errors: those of
+ * okof_put_many; -EINVAL for a bad ttl (nothing written). */
+int okof_put_many_ttl(okof_t *db, const okof_kv *items, size_t n,
+                      int64_t ttl_ms, size_t *written);
+
 /*
  * okof_get -- read the value of `key`.
  *   *val   receives a malloc'd buffer of *vlen bytes (one extra NUL byte
@@ -187,9 +242,10 @@ int okof_put_many(okof_t *db, const okof_kv *items, size_t n,
  * claims, no more memory is allocated than its bytes can decode to (at
  * most 22 times the file's size, plus the file itself): a crafted file is
  * OKOF_CORRUPT, not -ENOMEM.
- * Returns 0, OKOF_NOTFOUND (no value), OKOF_CORRUPT (the file failed
- * verification), OKOF_EBADKEY, -ELOOP (a symbolic link stands at the key's
- * name; links are never followed), -EISDIR, -EIO, -EACCES, -ENOMEM.
+ * Returns 0, OKOF_NOTFOUND (no value, or an expired one: see Expiry),
+ * OKOF_CORRUPT (the file failed verification), OKOF_EBADKEY, -ELOOP (a
+ * symbolic link stands at the key's name; links are never followed),
+ * -EISDIR, -EIO, -EACCES, -ENOMEM.
  */
 int okof_get(okof_t *db, const void *key, size_t klen, void **val,
              size_t *vlen);
@@ -221,20 +277,30 @@ int okof_corrupt_reason(const okof_t *db);
 
 /*
  * okof_del -- remove the value of `key`. With OKOF_SYNC the removal is on
- * stable storage when the call returns.
- * Returns 0 (removed), OKOF_NOTFOUND (there was none), OKOF_EBADKEY,
- * -EACCES, -EISDIR, -EIO, other errnos of unlink(2) and fsync(2).
+ * stable storage when the call returns. The header of the key's file is
+ * read first: an expired value is removed and counts as none.
+ * Returns 0 (removed), OKOF_NOTFOUND (there was none, or an expired one),
+ * OKOF_EBADKEY, -EACCES, -EISDIR, -EIO (also when the file cannot be
+ * read: whether it expired is then unknown, and it is left), other errnos
+ * of unlink(2) and fsync(2).
  */
 int okof_del(okof_t *db, const void *key, size_t klen);
 
 /*
  * okof_sweep -- remove okofdb's temporary files (names starting with
  * ".okof-tmp-") last modified more than `max_age` seconds ago: what writers
- * that crashed left behind. Never touches a key's file or a foreign file.
+ * that crashed left behind; and the files of expired values, whatever
+ * their age. Never touches a live value's file or a foreign file.
  *   removed  receives how many files were removed (may be NULL).
  * Errors: errnos of opening and reading the directory and of unlink(2).
  */
 int okof_sweep(okof_t *db, double max_age, size_t *removed);
+
+/* okof_sweep_counts -- okof_sweep that tells the two kinds apart:
+ * *temps receives how many temporary files were removed, *expired how
+ * many expired values (either may be NULL). */
+int okof_sweep_counts(okof_t *db, double max_age, size_t *temps,
+                      size_t *expired);
 
 /*
  * okof_iter_open -- start a walk over the keys that begin with `prefix`

@@ -20,7 +20,9 @@ enum {
     CH_PADDING = 0xfe,
     CH_STREAM_ID = 0xff,
     VALUE_HEADER_LEN = 14,
+    VALUE_HEADER_LEN_EXPIRY = 22, /* with flag 0x01: the expiry follows */
     VALUE_VERSION = 1,
+    FLAG_EXPIRY = 0x01,
     BATCH = 32, /* uncompressed chunks handed to the sink at once */
     /* Most bytes one byte of a snappy block can decode to. The densest
      * element is a copy with a 2-byte offset: 3 bytes for 64 (a literal
@@ -83,17 +85,23 @@ static void chunk_hdr(unsigned char *h, int type, size_t len, uint32_t crc)
     put_le(h + 4, crc, 4);
 }
 
-static void write_prefix(unsigned char *p, size_t vlen)
+/* Writes OKOF__FRAME_PREFIX bytes, or OKOF__FRAME_PREFIX_EXPIRY with an
+ * expiry (expiry_ms > 0). */
+static size_t write_prefix(unsigned char *p, size_t vlen, uint64_t expiry_ms)
 {
     p[0] = FORMAT_FRAMED;
     memcpy(p + 1, stream_id, sizeof stream_id);
     p += 1 + sizeof stream_id;
     p[0] = CH_VALUE_HEADER;
-    put_le(p + 1, VALUE_HEADER_LEN, 3);
+    put_le(p + 1, expiry_ms ? VALUE_HEADER_LEN_EXPIRY : VALUE_HEADER_LEN, 3);
     memcpy(p + 4, "okof", 4);
     p[8] = VALUE_VERSION;
-    p[9] = 0; /* flags */
+    p[9] = expiry_ms ? FLAG_EXPIRY : 0; /* flags */
     put_le(p + 10, (uint64_t)vlen, 8);
+    if (!expiry_ms)
+        return OKOF__FRAME_PREFIX;
+    put_le(p + OKOF__FRAME_EXPIRY_AT - 11, expiry_ms, 8);
+    return OKOF__FRAME_PREFIX_EXPIRY;
 }
 
 size_t okof__frame_scratch_size(void)
@@ -116,10 +124,10 @@ static size_t compress_chunk(unsigned char *scratch, const unsigned char *p,
 }
 
 int okof__frame_encode(const unsigned char *val, size_t vlen,
-                       size_t compress_min, unsigned char *scratch,
-                       okof__sink sink, void *ud)
+                       uint64_t expiry_ms, size_t compress_min,
+                       unsigned char *scratch, okof__sink sink, void *ud)
 {
-    unsigned char prefix[OKOF__FRAME_PREFIX];
+    unsigned char prefix[OKOF__FRAME_PREFIX_EXPIRY];
     struct gather b;
     int compress = vlen >= compress_min && scratch != NULL;
     size_t off, n;
@@ -127,8 +135,7 @@ int okof__frame_encode(const unsigned char *val, size_t vlen,
     b.n = b.chunks = 0;
     b.sink = sink;
     b.ud = ud;
-    write_prefix(prefix, vlen);
-    add(&b, prefix, sizeof prefix);
+    add(&b, prefix, write_prefix(prefix, vlen, expiry_ms));
     for (off = 0; off < vlen; off += n) {
         uint32_t crc;
         size_t csize = 0;
@@ -165,7 +172,19 @@ struct scan {
 /* Is p[0..len) a well-formed value header payload? */
 static int is_value_header(const unsigned char *p, size_t len)
 {
-    return len == VALUE_HEADER_LEN && memcmp(p, "okof", 4) == 0;
+    return (len == VALUE_HEADER_LEN || len == VALUE_HEADER_LEN_EXPIRY) &&
+           memcmp(p, "okof", 4) == 0;
+}
+
+/* Are the version and flags of a value header payload ones okofdb knows,
+ * and does its length match its flags? */
+static int known_header(const unsigned char *p, size_t len)
+{
+    if (p[4] != VALUE_VERSION)
+        return 0;
+    if (p[5] == 0)
+        return len == VALUE_HEADER_LEN;
+    return p[5] == FLAG_EXPIRY && len == VALUE_HEADER_LEN_EXPIRY;
 }
 
 /* One chunk at p with payload length len; idx counts chunks from 0. */
@@ -179,8 +198,7 @@ static int scan_chunk(struct scan *s, int type, const unsigned char *p,
     case CH_STREAM_ID:
         return len == 6 && memcmp(p, stream_id + 4, 6) == 0 ? 0 : OKOF_CORRUPT;
     case CH_VALUE_HEADER:
-        if (idx != 1 || !is_value_header(p, len) || p[4] != VALUE_VERSION ||
-            p[5] != 0)
+        if (idx != 1 || !is_value_header(p, len) || !known_header(p, len))
             return OKOF_CORRUPT;
         s->has_header = 1;
         s->declared = get_le(p + 6, 8);
@@ -314,6 +332,20 @@ int okof__frame_has_length(const unsigned char *file, size_t flen)
            memcmp(file + 1, stream_id, sizeof stream_id) == 0 &&
            file[11] == CH_VALUE_HEADER &&
            is_value_header(file + 15, (size_t)get_le(file + 12, 3));
+}
+
+void okof__frame_expiry_bytes(unsigned char *p, uint64_t expiry_ms)
+{
+    put_le(p, expiry_ms, 8);
+}
+
+uint64_t okof__frame_expiry(const unsigned char *file, size_t flen)
+{
+    if (flen < OKOF__FRAME_PREFIX_EXPIRY || !okof__frame_has_length(file, flen))
+        return 0;
+    if (file[20] != FLAG_EXPIRY || get_le(file + 12, 3) != VALUE_HEADER_LEN_EXPIRY)
+        return 0;
+    return get_le(file + OKOF__FRAME_EXPIRY_AT, 8);
 }
 
 /* A legacy file that holds the start of a stream okofdb wrote is one

@@ -6,7 +6,9 @@
  * A value file okofdb writes:
  *   0x01                                        format byte
  *   ff 06 00 00 "sNaPpY"                        stream identifier
- *   80 0e 00 00 "okof" 01 00 <u64 LE length>    value header
+ *   80 0e 00 00 "okof" 01 00 <u64 LE length>    value header, or with
+ *   80 16 00 00 "okof" 01 01 <u64 LE length> <u64 LE expiry, ms since
+ *                                               the Unix epoch>  an expiry
  *   data chunks, each of at most 65536 uncompressed bytes:
  *     00 <len:3 LE> <masked crc32c:4 LE> <snappy block>   compressed
  *     01 <len:3 LE> <masked crc32c:4 LE> <raw bytes>      uncompressed
@@ -15,12 +17,15 @@
 #define OKOF_FRAME_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/uio.h>
 
 #include "okof.h"
 
 /* Bytes before the first data chunk: format byte, identifier, header. */
 #define OKOF__FRAME_PREFIX 29
+/* The same for a value with an expiry (its header's payload is 22 bytes). */
+#define OKOF__FRAME_PREFIX_EXPIRY 37
 /* Largest uncompressed payload of one data chunk. */
 #define OKOF__FRAME_CHUNK OKOF_CHUNK_MAX
 /* Bytes of a chunk's type, length and checksum. */
@@ -35,14 +40,16 @@ typedef int (*okof__sink)(void *ud, struct iovec *iov, int iovcnt);
 size_t okof__frame_scratch_size(void);
 
 /*
- * Encode a value of vlen bytes. Chunks of a value of at least compress_min
+ * Encode a value of vlen bytes, expiring at expiry_ms (milliseconds since
+ * the Unix epoch; 0: never, and the file is exactly as without expiry).
+ * Chunks of a value of at least compress_min
  * bytes are compressed where snappy makes them smaller; scratch must then
  * hold okof__frame_scratch_size() bytes (it may be NULL when vlen <
  * compress_min). Returns 0 or the first error of the sink.
  */
 int okof__frame_encode(const unsigned char *val, size_t vlen,
-                       size_t compress_min, unsigned char *scratch,
-                       okof__sink sink, void *ud);
+                       uint64_t expiry_ms, size_t compress_min,
+                       unsigned char *scratch, okof__sink sink, void *ud);
 
 /* Why a 0x00 file was refused, beside OKOF_CORRUPT (okof.c turns both
  * into OKOF_CORRUPT and remembers which). */
@@ -68,5 +75,17 @@ int okof__frame_decode_into(unsigned char *file, size_t flen, int legacy,
 /* Does file[0..flen) begin with okofdb's value header, so that decoding
  * proves the file complete? */
 int okof__frame_has_length(const unsigned char *file, size_t flen);
+
+/* Where the expiry of a value with one is, from the file's start: bytes
+ * OKOF__FRAME_EXPIRY_AT to OKOF__FRAME_PREFIX_EXPIRY, u64 LE. */
+#define OKOF__FRAME_EXPIRY_AT 29
+
+/* The 8 bytes of an expiry as the header holds them. */
+void okof__frame_expiry_bytes(unsigned char *p, uint64_t expiry_ms);
+
+/* The expiry (ms since the Unix epoch) that the value header at the start
+ * of file[0..flen) records; 0 when it records none or the bytes are not
+ * such a header. Verifies nothing else: decode the file to trust it. */
+uint64_t okof__frame_expiry(const unsigned char *file, size_t flen);
 
 #endif

@@ -17,4 +17,9 @@ struct okof {
     char dir[];             /* the path as given, NUL-terminated */
 };
 
+/* Create an empty temporary file in the store under a fresh random name
+ * (written to tmp, OKOF__NAME_BUF bytes): its descriptor, or -errno
+ * (okof_write.c). */
+int okof__tmp_create(okof_t *db, char *tmp);
+
 #endif

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -456,4 +457,70 @@ int okof__io_random(unsigned char *buf, size_t n)
 int okof__io_isatty(int fd)
 {
     return isatty(fd) == 1;
+}
+
+/* ---- expiry: the clock, the lock, file identity -------------------------- */
+
+int okof__io_now_ms(int64_t *ms)
+{
+    struct timespec now;
+    if (clock_gettime(CLOCK_REALTIME, &now) != 0)
+        return neg_errno();
+    *ms = (int64_t)now.tv_sec * 1000 + (int64_t)(now.tv_nsec / 1000000);
+    return 0;
+}
+
+int okof__io_lock(int dfd, const char *name, int create)
+{
+    int flags = O_RDWR | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0);
+    int fd, rc;
+    do
+        fd = openat(dfd, name, flags, 0666);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0)
+        return neg_errno();
+    do
+        rc = flock(fd, LOCK_EX);
+    while (rc < 0 && errno == EINTR);
+    if (rc < 0) {
+        rc = neg_errno();
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
+int okof__io_same_fd(int fd, int dfd, const char *name)
+{
+    struct stat a, b;
+    int rc;
+    do
+        rc = fstat(fd, &a);
+    while (rc < 0 && errno == EINTR);
+    if (rc == 0)
+        do
+            rc = fstatat(dfd, name, &b, AT_SYMLINK_NOFOLLOW);
+        while (rc < 0 && errno == EINTR);
+    if (rc < 0)
+        return neg_errno();
+    return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+int okof__io_patch(int dfd, const char *name, size_t off, const void *buf,
+                   size_t len)
+{
+    ssize_t w;
+    int fd, rc;
+    do
+        fd = openat(dfd, name, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0)
+        return neg_errno();
+    do
+        w = pwrite(fd, buf, len, (off_t)off);
+    while (w < 0 && errno == EINTR);
+    rc = w < 0 ? neg_errno() : (size_t)w != len ? -EIO : 0;
+    if (close(fd) != 0 && errno != EINTR && rc == 0)
+        rc = neg_errno();
+    return rc;
 }

@@ -7,6 +7,7 @@
 #define OKOF_IO_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/uio.h>
 
 /* Open (creating it and its parents first when create is set) the
@@ -79,5 +80,24 @@ int okof__io_random(unsigned char *buf, size_t n);
 
 /* 1 when descriptor fd is a terminal, 0 otherwise (isatty(3)). */
 int okof__io_isatty(int fd);
+
+/* The wall clock (CLOCK_REALTIME) in milliseconds since the Unix epoch. */
+int okof__io_now_ms(int64_t *ms);
+
+/* Open the lock file `name` in dfd (with create set, creating it, mode
+ * 0666 less the umask; else -ENOENT when it does not exist) and wait for
+ * an exclusive flock(2) on it; returns the descriptor, which
+ * okof__io_close releases, or -errno. Each call opens the file anew, so
+ * two handles of one process exclude each other too. */
+int okof__io_lock(int dfd, const char *name, int create);
+
+/* Overwrite len bytes at offset off of the file `name` in dfd with buf
+ * (one pwrite(2); the file is not flushed). 0 or -errno. */
+int okof__io_patch(int dfd, const char *name, size_t off, const void *buf,
+                   size_t len);
+
+/* Is `name` in dfd (no link followed) the file open as fd? 1 same, 0
+ * different, or -errno (-ENOENT when nothing has the name). */
+int okof__io_same_fd(int fd, int dfd, const char *name);
 
 #endif

@@ -14,6 +14,7 @@
 #include "okof_int.h"
 #include "okof_io.h"
 #include "okof_key.h"
+#include "okof_ttl.h"
 
 /* How many taken temporary names a write tries before giving up: each
  * try draws a new name of 128 random bits, so that a second try is
@@ -37,8 +38,7 @@ static int need_scratch(okof_t *db, size_t vlen)
     return db->scratch ? 0 : -ENOMEM;
 }
 
-/* Create a temporary file under a fresh random name. */
-static int create_tmp(okof_t *db, char *tmp)
+int okof__tmp_create(okof_t *db, char *tmp)
 {
     unsigned char rnd[OKOF__TMP_RANDOM];
     int i, fd = -EEXIST;
@@ -53,10 +53,10 @@ static int create_tmp(okof_t *db, char *tmp)
 
 /* Write the value file, fsync it when durable is set; closes fd. */
 static int fill_tmp(okof_t *db, int fd, const void *val, size_t vlen,
-                    int durable)
+                    uint64_t expiry, int durable)
 {
-    int rc = okof__frame_encode(val, vlen, db->compress_min, db->scratch,
-                                sink_fd, &fd);
+    int rc = okof__frame_encode(val, vlen, expiry, db->compress_min,
+                                db->scratch, sink_fd, &fd);
     int crc;
     if (rc == 0 && durable)
         rc = okof__io_fsync(fd);
@@ -64,17 +64,17 @@ static int fill_tmp(okof_t *db, int fd, const void *val, size_t vlen,
     return rc ? rc : crc;
 }
 
-/* A complete temporary file holding val, named in tmp, fsynced when
- * durable is set; on failure none is left. */
-static int write_tmp(okof_t *db, const void *val, size_t vlen, char *tmp,
-                     int durable)
+/* A complete temporary file holding val (expiring at expiry, 0: never),
+ * named in tmp, fsynced when durable is set; on failure none is left. */
+static int write_tmp(okof_t *db, const void *val, size_t vlen,
+                     uint64_t expiry, char *tmp, int durable)
 {
     int rc = need_scratch(db, vlen), fd;
     if (rc)
         return rc;
-    if ((fd = create_tmp(db, tmp)) < 0)
+    if ((fd = okof__tmp_create(db, tmp)) < 0)
         return fd;
-    rc = fill_tmp(db, fd, val, vlen, durable);
+    rc = fill_tmp(db, fd, val, vlen, expiry, durable);
     if (rc)
         okof__io_unlink(db->dfd, tmp);
     return rc;
@@ -88,11 +88,21 @@ static int sync_dir(okof_t *db)
 int okof_put(okof_t *db, const void *key, size_t klen, const void *val,
              size_t vlen)
 {
+    return okof_put_ttl(db, key, klen, val, vlen, 0);
+}
+
+int okof_put_ttl(okof_t *db, const void *key, size_t klen, const void *val,
+                 size_t vlen, int64_t ttl_ms)
+{
     char name[OKOF__NAME_BUF], tmp[OKOF__NAME_BUF];
+    uint64_t expiry;
     int rc = okof__key_encode(key, klen, name);
     if (rc < 0)
         return rc;
-    if ((rc = write_tmp(db, val, vlen, tmp, (db->flags & OKOF_SYNC) != 0)))
+    if ((rc = okof__ttl_expiry(ttl_ms, &expiry)) != 0)
+        return rc;
+    if ((rc = write_tmp(db, val, vlen, expiry, tmp,
+                        (db->flags & OKOF_SYNC) != 0)))
         return rc;
     if ((rc = okof__io_rename(db->dfd, tmp, name)) != 0) {
         okof__io_unlink(db->dfd, tmp);
@@ -101,30 +111,29 @@ int okof_put(okof_t *db, const void *key, size_t klen, const void *val,
     return sync_dir(db);
 }
 
-/* link tmp to name; on EEXIST, whether name is tmp after all: over NFS a
- * retransmitted link(2) answers EEXIST when its first transmission made
- * the link. Then the add succeeded. */
-static int link_new(okof_t *db, const char *tmp, const char *name)
-{
-    int rc = okof__io_link(db->dfd, tmp, name), same;
-    if (rc != -EEXIST)
-        return rc;
-    same = okof__io_same_file(db->dfd, tmp, name);
-    return same == 1 ? 0 : same < 0 ? same : -EEXIST;
-}
-
-/* The new file gets the key's name only if no file has it: link(2) never
- * replaces, so of several writers adding one key exactly one succeeds. */
 int okof_add(okof_t *db, const void *key, size_t klen, const void *val,
              size_t vlen)
 {
+    return okof_add_ttl(db, key, klen, val, vlen, 0);
+}
+
+/* The new file gets the key's name only if no file has it: link(2) never
+ * replaces, so of several writers adding one key exactly one succeeds. An
+ * expired value is removed first, under the store's lock (okof_ttl.c). */
+int okof_add_ttl(okof_t *db, const void *key, size_t klen, const void *val,
+                 size_t vlen, int64_t ttl_ms)
+{
     char name[OKOF__NAME_BUF], tmp[OKOF__NAME_BUF];
+    uint64_t expiry;
     int rc = okof__key_encode(key, klen, name), urc;
     if (rc < 0)
         return rc;
-    if ((rc = write_tmp(db, val, vlen, tmp, (db->flags & OKOF_SYNC) != 0)))
+    if ((rc = okof__ttl_expiry(ttl_ms, &expiry)) != 0)
         return rc;
-    rc = link_new(db, tmp, name);
+    if ((rc = write_tmp(db, val, vlen, expiry, tmp,
+                        (db->flags & OKOF_SYNC) != 0)))
+        return rc;
+    rc = okof__ttl_link(db, tmp, name, ttl_ms);
     urc = okof__io_unlink(db->dfd, tmp);
     if (rc && rc != -EEXIST)
         return rc;
@@ -141,6 +150,7 @@ int okof_add(okof_t *db, const void *key, size_t klen, const void *val,
 struct tmp_batch {
     char *tmps;
     int *fds; /* each item's open temporary file (durable batches), or -1 */
+    uint64_t expiry; /* of every value; 0: never */
 };
 
 static char *tmp_of(const struct tmp_batch *b, size_t i)
@@ -180,12 +190,12 @@ static int write_one(okof_t *db, const okof_kv *it, struct tmp_batch *b,
     int fd, rc = need_scratch(db, it->vlen);
     if (rc)
         return rc;
-    if ((fd = create_tmp(db, tmp)) < 0)
+    if ((fd = okof__tmp_create(db, tmp)) < 0)
         return fd;
     memcpy(tmp_of(b, i), tmp, TMP_NAME_LEN);
     b->fds[i] = fd;
-    rc = okof__frame_encode(it->val, it->vlen, db->compress_min, db->scratch,
-                            sink_fd, &fd);
+    rc = okof__frame_encode(it->val, it->vlen, b->expiry, db->compress_min,
+                            db->scratch, sink_fd, &fd);
     if (rc == 0 && durable)
         rc = okof__io_start_writeback(fd);
     if (rc == 0 && !durable) {
@@ -274,12 +284,20 @@ static int batch_init(struct tmp_batch *b, size_t n)
 
 int okof_put_many(okof_t *db, const okof_kv *items, size_t n, size_t *written)
 {
+    return okof_put_many_ttl(db, items, n, 0, written);
+}
+
+int okof_put_many_ttl(okof_t *db, const okof_kv *items, size_t n,
+                      int64_t ttl_ms, size_t *written)
+{
     struct tmp_batch b;
     size_t done = 0;
     int durable = (db->flags & OKOF_SYNC) != 0;
     int rc = check_keys(items, n);
     if (written)
         *written = 0;
+    if (rc == 0)
+        rc = okof__ttl_expiry(ttl_ms, &b.expiry);
     if (rc || n == 0)
         return rc;
     rc = batch_init(&b, n);

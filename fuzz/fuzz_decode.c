@@ -118,6 +118,13 @@ static void buf_add(struct buf *b, const void *p, size_t n)
  * they are the damage detection documented in c/okof_frame.c, and a file
  * written by okofdb or the Rust crate never triggers them.
  */
+/* The payload lengths of okofdb's value header: without and with an
+ * expiry. */
+static int header_len(uint64_t len)
+{
+    return len == 14 || len == 22;
+}
+
 static int ref_accepts(const unsigned char *f, size_t flen, int legacy,
                        struct buf *val)
 {
@@ -138,7 +145,7 @@ static int ref_accepts(const unsigned char *f, size_t flen, int legacy,
          * an okofdb file whose format byte was damaged. */
         if (flen >= OKOF__FRAME_PREFIX &&
             memcmp(f + 1, stream_id, sizeof stream_id) == 0 &&
-            f[11] == 0x80 && le(f + 12, 3) == 14 &&
+            f[11] == 0x80 && header_len(le(f + 12, 3)) &&
             memcmp(f + 15, "okof", 4) == 0)
             return 0;
         buf_add(val, f + 1, flen - 1);
@@ -163,8 +170,9 @@ static int ref_accepts(const unsigned char *f, size_t flen, int legacy,
             if (len != 6 || memcmp(p, "sNaPpY", 6) != 0)
                 return 0;
         } else if (type == 0x80) {
-            if (idx != 1 || len != 14 || memcmp(p, "okof", 4) != 0 ||
-                p[4] != 1 || p[5] != 0)
+            /* flags 0: 14 bytes; flag 0x01: an expiry follows, 22 bytes */
+            if (idx != 1 || !header_len(len) || memcmp(p, "okof", 4) != 0 ||
+                p[4] != 1 || p[5] != (len == 22 ? 1 : 0))
                 return 0;
             has_header = 1;
             declared = le(p + 6, 8);
@@ -196,7 +204,7 @@ static int ref_accepts(const unsigned char *f, size_t flen, int legacy,
         } else {
             /* 0x81-0xfe: skippable. okofdb: unless the payload is a value
              * header, which means the type byte of a 0x80 chunk was hit. */
-            if (len == 14 && memcmp(p, "okof", 4) == 0)
+            if (header_len(len) && memcmp(p, "okof", 4) == 0)
                 return 0;
         }
         idx++;
@@ -270,7 +278,7 @@ static void check_decode(const uint8_t *data, size_t size, int legacy)
     CHECK(okof__frame_has_length(data, size) ==
           (size >= OKOF__FRAME_PREFIX && data[0] == 0x01 &&
            memcmp(data + 1, stream_id, 10) == 0 && data[11] == 0x80 &&
-           le(data + 12, 3) == 14 && memcmp(data + 15, "okof", 4) == 0));
+           header_len(le(data + 12, 3)) && memcmp(data + 15, "okof", 4) == 0));
     decode_once(data, size, legacy, (size_t)-1, ok, &want);
     if (ok) { /* the room's edge: one byte short of the NUL, and just enough */
         decode_once(data, size, legacy, want.len, ok, &want);
@@ -384,18 +392,18 @@ static void check_round_trip(const uint8_t *data, size_t size,
 
     CHECK(snappy_max_compressed_length(CHUNK_MAX) <= sizeof cbuf);
     CHECK(scratch != NULL || !compress);
-    CHECK(okof__frame_encode(data, size, compress_min, scratch, sink, &enc) ==
+    CHECK(okof__frame_encode(data, size, 0, compress_min, scratch, sink, &enc) ==
           0);
 
     /* A sink's error is returned, and stops the encoder at once. */
     {
         int calls = 0;
         struct failing f = {0, 0};
-        CHECK(okof__frame_encode(data, size, compress_min, scratch,
+        CHECK(okof__frame_encode(data, size, 0, compress_min, scratch,
                                  counting_sink, &calls) == 0);
         CHECK(calls >= 1);
         f.fail_at = 1 + (int)(pick % (unsigned)calls);
-        CHECK(okof__frame_encode(data, size, compress_min, scratch,
+        CHECK(okof__frame_encode(data, size, 0, compress_min, scratch,
                                  failing_sink, &f) == -EIO);
         CHECK(f.calls == f.fail_at);
     }

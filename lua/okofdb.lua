@@ -230,23 +230,36 @@ local M = {
 -- intact and no temporary file is left behind, with one exception: when
 -- only the final fsync of the directory fails, the new value is already in
 -- place, and `put` reports the error because its durability is unknown.
+--
+-- With a `ttl` the value expires that many seconds from now, on the wall
+-- clock: it is then no value for any method (see @{db:ttl}). A `put`
+-- without a `ttl` stores a value that never expires, whatever the value it
+-- replaces had.
 -- @function db:put
 -- @tparam string key any non-empty string; every key of up to 80 bytes is
 --   accepted, a longer one while its file name fits in 255 bytes
 -- @param value a string; with a codec, any value the codec can encode
+-- @tparam[opt] number ttl seconds until the value expires: a positive,
+--   finite number, fractions allowed (kept to the millisecond, rounded up);
+--   `nil` for a value that never expires. See @{db:ttl}
 -- @treturn[1] boolean `true`
 -- @treturn[2] nil
 -- @treturn[2] string msg
 -- @treturn[2] string code
 -- @raise for a key or value of the wrong type, an empty or too long key, a
 --   value the codec cannot encode (its error, as it is, for a custom codec),
+--   a bad `ttl` (0, negative, NaN, infinite, not a number, or more than
+--   2^62 milliseconds: `bad argument #3 to 'put' (ttl: must be a positive number)`),
 --   a closed handle
--- @usage assert(db:put("theme", "dark"))
+-- @usage
+-- assert(db:put("theme", "dark"))
+-- assert(db:put("session", token, 3600))   -- gone in an hour
 
 --- Read the value of `key`.
 --
 -- Every checksum and length of the file is verified first: a value is
--- never returned unless it is exactly the one that was stored. On Linux a
+-- never returned unless it is exactly the one that was stored. An expired
+-- value is no value. On Linux a
 -- get leaves the file's access time alone (`O_NOATIME`), so reading
 -- dirties no inode; the kernel grants that only to the files' owner (or
 -- `CAP_FOWNER`), and a handle it is refused to reads as usual from then on.
@@ -269,6 +282,10 @@ local M = {
 -- value = value or "light"                      -- no value: a default
 
 --- Remove the value of `key`.
+--
+-- The header of the key's file is read first: an expired value counts as
+-- none (its file is removed and `del` returns `false`), and a file that
+-- cannot be read is left and reported as `nil, msg, code`.
 -- @function db:del
 -- @tparam string key the key
 -- @treturn[1] boolean `true` when it removed a value, `false` when there was none
@@ -286,9 +303,19 @@ local M = {
 -- place but a last step failed (removing the temporary name, the directory
 -- fsync), the value is stored and the error is returned. A file system
 -- without hard links answers `"EPERM"` or `"ENOTSUP"`.
+--
+-- An expired value counts as none: `add` removes it and stores its own,
+-- and of processes adding one absent or expired key exactly one gets
+-- `true`. So `add(key, id, ttl)` takes a lock that frees itself when its
+-- holder dies. Every `add` takes an exclusive `flock(2)` on the store's
+-- lock file `.okof-lock` (created on first use; never a key, never swept);
+-- see `docs/ttl.md`.
 -- @function db:add
 -- @tparam string key the key
 -- @param value a string; with a codec, any value the codec can encode
+-- @tparam[opt] number ttl seconds until the value expires: a positive,
+--   finite number, fractions allowed (kept to the millisecond, rounded up);
+--   `nil` for a value that never expires. See @{db:ttl}
 -- @treturn[1] boolean `true`: the value was stored; `false`: the key already
 --   had a value, nothing changed
 -- @treturn[2] nil
@@ -298,6 +325,9 @@ local M = {
 -- @usage
 -- if db:add("lock.owner", my_id) then
 --   -- this process won
+-- end
+-- if db:add("lock", my_id, 2) then
+--   -- held for at most 2 seconds, even if this process dies
 -- end
 
 --- Store many values at once.
@@ -314,6 +344,8 @@ local M = {
 -- @tparam table items keys (strings or numbers) to values (strings, or with
 --   a codec any value it can encode); an empty table stores nothing and
 --   returns `true`
+-- @tparam[opt] number ttl seconds until every value of the batch expires,
+--   counted from the start of the call; `nil`: never (as for @{db:put})
 -- @treturn[1] boolean `true`
 -- @treturn[2] nil
 -- @treturn[2] string msg
@@ -323,7 +355,8 @@ local M = {
 --   directory fsync failed)
 -- @raise for an `items` that is not a table, a key or value of the wrong
 --   type, an empty or too long key (named), a key given twice (`1` and
---   `"1"`), a value the codec cannot encode: then nothing is written
+--   `"1"`), a value the codec cannot encode, a bad `ttl`: then nothing is
+--   written
 -- @usage
 -- local ok, msg, code, written = db:put_many({ a = "1", b = "2", c = "3" })
 -- if not ok then print(msg, #written .. " keys written") end
@@ -331,7 +364,7 @@ local M = {
 --- Iterate over keys and their values, in no particular order.
 --
 -- With `prefix`, only the keys that start with it (a plain byte
--- comparison, no patterns). A key whose file cannot be read, verified or
+-- comparison, no patterns). Expired values are skipped. A key whose file cannot be read, verified or
 -- decoded is yielded as `key, nil, msg, code` and the walk goes on. A key
 -- deleted during the walk is skipped; a key added meanwhile may or may not
 -- be seen. The keys are the original byte strings, decoded from the file
@@ -356,7 +389,8 @@ local M = {
 --- Iterate over keys only, opening no value file.
 --
 -- The same walk as @{db:each}; because it never looks at the values, a key
--- deleted after the walk began may still be yielded.
+-- deleted after the walk began, or whose value has expired, may still be
+-- yielded.
 -- @function db:keys
 -- @tparam[opt] string prefix only keys starting with it
 -- @return a generic `for` iterator yielding each key
@@ -366,18 +400,43 @@ local M = {
 --- Remove old temporary files left by writers that crashed.
 --
 -- Removes okofdb's temporary files (names starting with `.okof-tmp-`)
--- whose modification time is more than `max_age` seconds in the past. It
--- never touches a key's file or any other file. A temporary file is only in
--- use while a write runs, so any `max_age` longer than the slowest write is
+-- whose modification time is more than `max_age` seconds in the past, and
+-- the files of expired values (whatever their age). It never touches a
+-- live value's file or any other file. A temporary file is only in use
+-- while a write runs, so any `max_age` longer than the slowest write is
 -- safe.
 -- @function db:sweep
 -- @tparam[opt=3600] number max_age in seconds, not negative (the default is
 --   `okofdb.core.SWEEP_MAX_AGE_DEFAULT`)
--- @treturn[1] integer the number of files removed
+-- @treturn[1] integer the number of files removed (temporary files and
+--   expired values)
 -- @treturn[2] nil
 -- @treturn[2] string msg
 -- @treturn[2] string code
 -- @raise for a `max_age` that is not a non-negative number, a closed handle
+
+--- How long the value of `key` has left before it expires.
+--
+-- Expiry is measured on the wall clock (`CLOCK_REALTIME`), to the
+-- millisecond: a clock change moves every expiry with it, and machines that
+-- share a store need synchronized clocks. An expired value is no value:
+-- @{db:get} returns `nil` and @{db:each} skips it, @{db:add} replaces it,
+-- @{db:del} removes its file and returns `false`, @{db:sweep} removes its
+-- file; @{db:keys} may still yield its key. The file is read and verified
+-- as by @{db:get}. The expiry is stored in the value file's header (see
+-- `docs/ttl.md`).
+-- @function db:ttl
+-- @tparam string key the key
+-- @treturn[1] number the seconds left, with fractions
+-- @treturn[2] boolean `false`: the value never expires
+-- @treturn[3] nil a single `nil`: the key has no value (or an expired one)
+-- @treturn[4] nil
+-- @treturn[4] string msg
+-- @treturn[4] string code: an errno name or `"CORRUPT"`
+-- @raise for a key of the wrong type, an empty or too long key, a closed handle
+-- @usage
+-- db:put("session", token, 60)
+-- print(db:ttl("session"))   --> 59.998
 
 --- Close the handle.
 --

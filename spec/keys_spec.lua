@@ -128,7 +128,8 @@ describe("key file names", function()
       end
       for _, k in ipairs(all) do assert.is_true(db:add(k, "again") == false, k) end
       for _, k in ipairs(all) do assert.is_true(db:del(k), k) end
-      assert.are.same({}, H.listdir(dir))
+      -- every add takes the store's lock file, which is never a key
+      assert.are.same({ ".okof-lock" }, H.listdir(dir))
     end)
 
     it("escape the first byte of a device name and the '.' that ends a key", function()

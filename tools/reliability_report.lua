@@ -283,11 +283,33 @@ do
     failed, "reads that answered ENOMEM or grew the resident set beyond 4 times the file")
 end
 
+-- expiry (TTL)
+do
+  local failed = failed_tests("expiry")
+  local lost
+  if failed then lost = (num("expiry.lost") or 0) + failed end
+  if num("expiry.puts_checked") then
+    row("Expiry (TTL) races", "spec/reliability/expiry_spec.lua",
+      format("%s puts over expired values read back while %s adds (%s won) and %s sweeps (%s files removed) ran; " ..
+        "%s brief absences of a raced put (docs/ttl.md), none lost; %s reads with no expired value; " ..
+        "%s rounds of %s contenders for an expired key, %s winners; %s racer wins (80 ms ttl) checked a ttl apart; " ..
+        "%s SIGKILLed lock holders",
+        n(V["expiry.puts_checked"]), n(V["expiry.adds"]), n(V["expiry.add_wins"]), n(V["expiry.sweeps"]),
+        n(V["expiry.swept"]), n(V["expiry.windows"]), n(V["expiry.reads_checked"]), n(V["expiry.rounds"]),
+        n(V["expiry.round_contenders"]), n(V["expiry.round_winners"]), n(V["expiry.racer_periods_checked"]),
+        n(V["expiry.killed_holders"])),
+      lost, "returned puts lost, live values removed, expired values read, rounds without exactly one winner, " ..
+        "winners less than a ttl apart, failed tests")
+  else
+    row("Expiry (TTL) races", "spec/reliability/expiry_spec.lua", "-", failed and (failed > 0 and failed or nil))
+  end
+end
+
 -- any other spec that counts its tests (RL.counted) and has no row above
 do
   local known = { crash = true, concurrency = true, strace = true, hostile = true, badinput = true,
                   zerofill = true, memory = true, tmpnames = true, writefaults = true,
-                  powercut = true, etcd = true }
+                  powercut = true, etcd = true, expiry = true }
   local extra = {}
   for name in pairs(V) do
     local prefix = name:match("^([%w_]+)%.tests$")

@@ -181,7 +181,7 @@ int okof__etcd_encode(okof_etcd_t *h, const void *val, size_t vlen,
     if (vlen >= h->o.compress_min && h->scratch == NULL &&
         (h->scratch = (unsigned char *)malloc(okof__frame_scratch_size())) == NULL)
         return -ENOMEM;
-    return okof__frame_encode((const unsigned char *)val, vlen,
+    return okof__frame_encode((const unsigned char *)val, vlen, 0,
                               h->o.compress_min, h->scratch, to_ebuf, b);
 }
 

@@ -13,7 +13,9 @@
 # Every answer is checked (examples/openresty/harness.lua), then, with nginx
 # stopped, the store on disk: each key holds the value the final round was
 # served, every file decodes, no temporary file is left, both workers
-# answered. Needs nginx, libnginx-mod-http-lua, luajit and curl >= 7.84.
+# answered. Between the load and the final round, a lock (POST /lock/test,
+# db:add with a ttl): taken in one worker, refused in the other, free
+# once its ttl has passed, to exactly one of 8 requests at once. Needs nginx, libnginx-mod-http-lua, luajit and curl >= 7.84.
 # OKOF_KEEP=1 keeps the temporary prefix; it is kept anyway on failure.
 set -euo pipefail
 
@@ -178,6 +180,51 @@ for pid in "${pids[@]}"; do
   wait "$pid"
 done
 say "load: $plan_summary in $((SECONDS - load_start)) s"
+
+# ---- a lock across the workers ---------------------------------------------------
+
+# POST /lock/test: "status worker-pid" of the answer (a new connection
+# each time, so that reuseport spreads them over the workers).
+try_lock() {
+  curl -sS -o /dev/null -X POST -w '%{http_code} %header{x-worker-pid}\n' \
+    "http://127.0.0.1:$PORT/lock/test?ttl=$1&id=$2"
+}
+now() { date +%s.%N; }
+LOCK_TTL=3
+taken_at=$(now)
+read -r code holder < <(try_lock "$LOCK_TTL" first)
+[ "$code" = 201 ] || die "lock: the first POST /lock/test answered $code, expected 201"
+refused_other=0
+for ((i = 0; i < 60 && refused_other < 3; i++)); do
+  read -r code pid < <(try_lock "$LOCK_TTL" "second-$i")
+  if [ "$code" = 201 ]; then
+    # taken again: only right once the ttl has passed (a very slow run)
+    awk -v a="$taken_at" -v b="$(now)" -v t="$LOCK_TTL" 'BEGIN { exit !(b - a >= t) }' ||
+      die "lock: taken again by worker $pid within its ttl"
+    die "lock: the ttl passed before another worker was asked (machine too slow?)"
+  fi
+  [ "$code" = 409 ] || die "lock: POST answered $code, expected 409"
+  [ "$pid" != "$holder" ] && refused_other=$((refused_other + 1))
+done
+[ "$refused_other" -ge 1 ] || die "lock: no answer came from the worker that did not take it"
+# Free once the ttl has passed: of 8 requests at once, exactly one takes it.
+sleep "$(awk -v a="$taken_at" -v b="$(now)" -v t="$LOCK_TTL" 'BEGIN { d = a + t - b + 0.2; print (d > 0 ? d : 0) }')"
+lock_pids=()
+for ((i = 0; i < 8; i++)); do
+  try_lock 30 "third-$i" >"$WORK/lock-$i" &
+  lock_pids+=($!)
+done
+for pid in "${lock_pids[@]}"; do
+  wait "$pid"
+done
+won=$(cat "$WORK"/lock-* | grep -c '^201 ' || true)
+refused=$(cat "$WORK"/lock-* | grep -c '^409 ' || true)
+[ "$won" = 1 ] && [ "$refused" = 7 ] ||
+  die "lock: after the ttl, $won of 8 requests took it and $refused were refused (want 1 and 7)"
+code=$(curl -sS -o /dev/null -w '%{http_code}' -X DELETE "http://127.0.0.1:$PORT/kv/lock.test")
+[ "$code" = 204 ] || die "lock: DELETE /kv/lock.test answered $code"
+say "lock: taken by worker $holder, refused $refused_other times by the other, free after ${LOCK_TTL} s to exactly 1 of 8"
+
 run_client final
 
 stop_nginx

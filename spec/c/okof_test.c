@@ -1779,6 +1779,213 @@ static int lowest_free_fd(void)
 	return fd;
 }
 
+/* ---- expiry (TTL) ---------------------------------------------------- */
+
+/* okofdb's value header with an expiry: 22 bytes, flags as given. */
+static void vf_header_exp(struct vfile *f, unsigned flags, uint64_t len,
+                          uint64_t expiry, size_t hlen)
+{
+	unsigned char h[22] = {'o', 'k', 'o', 'f', 1};
+	int i;
+
+	h[5] = (unsigned char)flags;
+	for (i = 0; i < 8; i++) {
+		h[6 + i] = (unsigned char)((len >> (8 * i)) & 0xff);
+		h[14 + i] = (unsigned char)((expiry >> (8 * i)) & 0xff);
+	}
+	vf_chunk(f, 0x80, h, hlen);
+}
+
+/* A value file holding val with the given expiry header, at sub/name. */
+static int write_expiring(const char *sub, const char *name, const char *val,
+                          unsigned flags, uint64_t expiry, size_t hlen)
+{
+	struct vfile f;
+
+	vf_start(&f);
+	vf_header_exp(&f, flags, strlen(val), expiry, hlen);
+	vf_data(&f, val, strlen(val));
+	return write_file(P(sub, name), f.b, f.n);
+}
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t le64(const unsigned char *p)
+{
+	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+/* The layout: the header grows to 22 bytes, the data chunks are those of
+ * the same value without a ttl, and no ttl writes exactly as before. */
+static void ttl_layout(okof_t *db)
+{
+	unsigned char *a, *b;
+	size_t alen = 0, blen = 0;
+	uint64_t before = wall_ms(), after, exp;
+
+	E(okof_put_ttl(db, S("t"), S("a value"), 60000));
+	after = wall_ms();
+	E(okof_put(db, S("p"), S("a value")));
+	a = read_file(P("ttl", "t"), &alen);
+	b = read_file(P("ttl", "p"), &blen);
+	if (CHECK(a && b && alen == blen + 8 && blen == 29 + 8 + 7)) {
+		CHECK(memcmp(a, b, 12) == 0);
+		CHECK(a[12] == 22 && a[13] == 0 && a[14] == 0 && b[12] == 14);
+		CHECK(memcmp(a + 15, "okof\x01\x01", 6) == 0);
+		CHECK(b[20] == 0);
+		CHECK(memcmp(a + 21, b + 21, 8) == 0); /* the length */
+		exp = le64(a + 29);
+		CHECK(exp >= before + 60000 && exp <= after + 60000);
+		CHECK(memcmp(a + 37, b + 29, blen - 29) == 0);
+	}
+	free(a);
+	free(b);
+	/* ttl 0 is never: the same bytes as okof_put. */
+	E(okof_put_ttl(db, S("z"), S("a value"), 0));
+	a = read_file(P("ttl", "z"), &alen);
+	b = read_file(P("ttl", "p"), &blen);
+	CHECK(a && b && alen == blen && memcmp(a, b, alen) == 0);
+	free(a);
+	free(b);
+}
+
+static void ttl_left(okof_t *db)
+{
+	int64_t left = 0;
+
+	E(okof_put_ttl(db, S("t"), S("v"), 60000));
+	E(okof_ttl(db, S("t"), &left));
+	CHECK(left > 0 && left <= 60000);
+	GET_IS(db, S("t"), S("v"));
+	/* A put without a ttl stores a value that never expires. */
+	E(okof_put(db, S("t"), S("w")));
+	E(okof_ttl(db, S("t"), &left));
+	CHECK(left == -1);
+	RC(okof_ttl(db, S("none"), &left), OKOF_NOTFOUND);
+	RC(okof_ttl(db, "", 0, &left), OKOF_EBADKEY);
+	/* The largest ttl is taken, one more is not. */
+	E(okof_put_ttl(db, S("max"), S("v"), OKOF_TTL_MAX_MS));
+	E(okof_ttl(db, S("max"), &left));
+	CHECK(left > OKOF_TTL_MAX_MS - 60000 && left <= OKOF_TTL_MAX_MS);
+	RC(okof_put_ttl(db, S("bad"), S("v"), OKOF_TTL_MAX_MS + 1), -EINVAL);
+	RC(okof_put_ttl(db, S("bad"), S("v"), -1), -EINVAL);
+	RC(okof_add_ttl(db, S("bad"), S("v"), -5), -EINVAL);
+	RC(okof_ttl(db, S("bad"), &left), OKOF_NOTFOUND);
+	CHECK(count_prefixed(P("ttl", NULL), ".okof-tmp-") == 0);
+	/* A corrupt file is CORRUPT for ttl as for get. */
+	E(write_file(P("ttl", "c"), "\x01\xff\x06\x00\x00sNaPpY\x01", 12));
+	RC(okof_ttl(db, S("c"), &left), OKOF_CORRUPT);
+}
+
+/* Expired is absent: get, ttl, add, del, sweep; keys still yields it. */
+static void ttl_expired(okof_t *db)
+{
+	okof_iter_t *it = NULL;
+	const char *k;
+	size_t klen, temps = 9, expired = 9;
+	int64_t left;
+	int seen = 0;
+
+	E(write_expiring("ttl", "old", "stale", 1, 1000, 22));
+	E(write_expiring("ttl", "new", "fresh", 1, (uint64_t)1 << 62, 22));
+	GET_FAILS(db, S("old"), OKOF_NOTFOUND);
+	RC(okof_ttl(db, S("old"), &left), OKOF_NOTFOUND);
+	GET_IS(db, S("new"), S("fresh"));
+	E(okof_iter_open(db, S("old"), &it));
+	while (okof_iter_next(it, &k, &klen) == 0)
+		seen++;
+	okof_iter_close(it);
+	CHECK(seen == 1);
+	/* add takes the place of an expired value. */
+	E(okof_add(db, S("old"), S("mine")));
+	GET_IS(db, S("old"), S("mine"));
+	RC(okof_add(db, S("old"), S("yours")), OKOF_EXISTS);
+	RC(okof_add(db, S("new"), S("yours")), OKOF_EXISTS);
+	/* del of an expired value removes its file and finds no value. */
+	E(write_expiring("ttl", "gone", "stale", 1, 1000, 22));
+	RC(okof_del(db, S("gone")), OKOF_NOTFOUND);
+	CHECK(!exists(P("ttl", "gone")));
+	E(okof_del(db, S("new")));
+	RC(okof_del(db, S("new")), OKOF_NOTFOUND);
+	/* sweep removes expired values and counts them apart. */
+	E(write_expiring("ttl", "s1", "stale", 1, 1000, 22));
+	E(write_expiring("ttl", "s2", "stale", 1, wall_ms() - 1, 22));
+	E(write_file(P("ttl", ".okof-tmp-left"), "x", 1));
+	CHECK(set_age(P("ttl", ".okof-tmp-left"), 7200) == 0);
+	E(okof_sweep_counts(db, 3600, &temps, &expired));
+	CHECK(temps == 1 && expired == 2);
+	CHECK(!exists(P("ttl", "s1")) && !exists(P("ttl", "s2")));
+	GET_IS(db, S("old"), S("mine"));
+	GET_IS(db, S("p"), S("a value"));
+	CHECK(exists(P("ttl", ".okof-lock")));
+	E(okof_sweep(db, 0, &temps));
+	CHECK(temps == 0);
+	CHECK(exists(P("ttl", ".okof-lock")));
+}
+
+/* Headers that okofdb does not write are refused. */
+static void ttl_bad_headers(okof_t *db)
+{
+	struct vfile f;
+
+	E(write_expiring("ttl", "b1", "v", 1, 1000, 14)); /* flag, no expiry */
+	GET_FAILS(db, S("b1"), OKOF_CORRUPT);
+	E(write_expiring("ttl", "b2", "v", 0, 1000, 22)); /* expiry, no flag */
+	GET_FAILS(db, S("b2"), OKOF_CORRUPT);
+	E(write_expiring("ttl", "b3", "v", 3, (uint64_t)1 << 62, 22));
+	GET_FAILS(db, S("b3"), OKOF_CORRUPT);
+	E(write_expiring("ttl", "b4", "v", 2, (uint64_t)1 << 62, 22));
+	GET_FAILS(db, S("b4"), OKOF_CORRUPT);
+	/* A length that does not add up is refused with an expiry too. */
+	vf_start(&f);
+	vf_header_exp(&f, 1, 5, (uint64_t)1 << 62, 22);
+	vf_data(&f, "v", 1);
+	E(write_file(P("ttl", "b5"), f.b, f.n));
+	GET_FAILS(db, S("b5"), OKOF_CORRUPT);
+	/* An unknown flag is not expired and never removed. */
+	E(write_expiring("ttl", "b6", "v", 3, 1000, 22));
+	E(okof_sweep(db, 3600, NULL));
+	CHECK(exists(P("ttl", "b6")));
+}
+
+static void ttl_many(okof_t *db)
+{
+	okof_kv items[2] = {{S("m1"), S("one")}, {S("m2"), S("two")}};
+	size_t written = 9;
+	int64_t left = 0;
+
+	E(okof_put_many_ttl(db, items, 2, 30000, &written));
+	CHECK(written == 2);
+	E(okof_ttl(db, S("m2"), &left));
+	CHECK(left > 0 && left <= 30000);
+	GET_IS(db, S("m1"), S("one"));
+	RC(okof_put_many_ttl(db, items, 2, -1, &written), -EINVAL);
+	CHECK(written == 0);
+	E(okof_put_many_ttl(db, items, 2, 0, &written));
+	E(okof_ttl(db, S("m1"), &left));
+	CHECK(left == -1);
+}
+
+static void test_ttl(void)
+{
+	okof_t *db = open_store("ttl", OKOF_CREATE | OKOF_SYNC, 2048);
+
+	if (!db)
+		return;
+	ttl_layout(db);
+	ttl_left(db);
+	ttl_expired(db);
+	ttl_bad_headers(db);
+	ttl_many(db);
+	okof_close(db);
+}
+
 int main(int argc, char **argv)
 {
 	int fd_before;
@@ -1818,6 +2025,7 @@ int main(int argc, char **argv)
 	test_not_a_file();
 	test_two_handles();
 	test_dir_gone();
+	test_ttl();
 	/* Every handle and walk gave its descriptors back. */
 	CHECK(lowest_free_fd() == fd_before);
 
