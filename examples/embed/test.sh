@@ -204,7 +204,7 @@ package.path = "lua/?.lua" -- the repository's okofdb.lua ...
 package.cpath = ""         -- ... and no shared object at all
 local okofdb = require("okofdb")
 assert(okofdb ~= core, "lua/okofdb.lua was not loaded")
-assert(okofdb.open == core.open and okofdb._VERSION == core._VERSION)
+assert(type(okofdb.open) == "function" and okofdb._VERSION == core._VERSION)
 local db <close> = assert(okofdb.open(dir))
 assert(db:get("setting.font_size") == "14", "the earlier runs' value")
 for line in io.lines("/proc/self/maps") do
