@@ -126,8 +126,11 @@ int okof__ttl_remove_locked(okof_t *db, const char *name)
 {
     uint64_t expiry = 0;
     int fd = -1, rc = okof__ttl_peek(db, name, &fd, &expiry);
-    if (rc) /* gone (-ENOENT), or a file that is no expired value of ours */
-        return rc == -ENOENT ? rc : 0;
+    /* A directory or a link at the name is a value that never expires;
+     * gone is -ENOENT; a file that cannot be read is an error: whether it
+     * expired is unknown. */
+    if (rc)
+        return rc == -EISDIR || rc == -ELOOP ? 0 : rc;
     rc = okof__ttl_expired(expiry) ? move_aside(db, fd, name) : 0;
     okof__io_close(fd);
     return rc;
