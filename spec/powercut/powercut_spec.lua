@@ -19,7 +19,10 @@ local MODELS = { "posix", "ext4" }
 
 -- How many name choices and data choices a crash point may have before
 -- they are sampled instead of enumerated.
-local CAPS = { default = { meta = 256, data = 32 }, long = { meta = 48, data = 8 } }
+-- The ttl workloads with sync = "none" have hundreds of thousands of
+-- states under the POSIX model (no flush ever bounds the free names).
+local CAPS = { default = { meta = 256, data = 32 }, long = { meta = 48, data = 8 },
+  ["ttl-long"] = { meta = 64, data = 8 }, ["ttl-expired"] = { meta = 64, data = 8 } }
 
 local function scratch()
   local h = io.open("/dev/shm/.okofdb-powercut-probe", "wb")
@@ -201,16 +204,55 @@ describe("power cut #slow #powercut", function()
       assert.is_truthy(w.data:find("value a1", 1, true))
       assert.are.equal("a", ops[marks[1].b + 5].b)
       assert.are.equal(".", ops[marks[1].b + 6].a)
-      assert.are.equal("UFd", (kinds(text, 4)))
+      assert.are.equal("XUFd", (kinds(text, 4))) -- del reads the header first
       assert.are.equal("true", marks[4].result)
       local add = recording("add", "full")
-      assert.are.equal("CWFfXLUFd", (kinds(add, 1)))
+      assert.are.equal("CWFfXCLXUFd", (kinds(add, 1))) -- add holds .okof-lock
       assert.are.equal("false", select(3, kinds(add, 2))[2].result)
+    end))
+
+    it("logs the removal of an expired value and the re-stamp of add", RL.counted("powercut", function()
+      local text = recording("ttl-expired", "full")
+      -- add over an expired value: its file, the lock file, the re-stamp,
+      -- the expired value renamed aside and unlinked, the re-stamp again,
+      -- the link, the unlink of its temporary name, the directory flushed
+      local k, ops, marks = kinds(text, 5)
+      assert.are.equal("CWFfXCWXCXRUXWXLXUFd", k)
+      assert.are.equal(".okof-lock", ops[marks[5].b + 5].a)
+      local restamp = ops[marks[5].b + 6]
+      assert.are.equal(29, restamp.off) -- the expiry, in the value header
+      assert.are.equal(8, #restamp.data)
+      assert.are.equal(restamp.a, ops[marks[5].b + 1].a)
+      local aside = ops[marks[5].b + 10]
+      assert.are.equal("a", aside.a)
+      assert.are.equal(".okof-tmp-", aside.b:sub(1, 10))
+      assert.are.equal(aside.b, ops[marks[5].b + 11].a)
+      assert.are.equal("a", ops[marks[5].b + 15].b)
+      assert.are.equal("true", marks[5].result)
+      -- del of an expired value, and sweep: renamed aside and unlinked
+      assert.are.equal("false", marks[6].result)
+      assert.is_truthy((kinds(text, 6)):find("CXRUX", 1, true))
+      assert.are.equal("2", marks[7].result)
+      assert.is_truthy((kinds(text, 7)):find("CXRUX.*CXRUX.*Fd$"))
+    end))
+
+    it("logs a write at its offset, replayed there", RL.counted("powercut", function()
+      -- a file written, then 2 bytes at offset 1, then syncfs
+      local ops = E.parse("C f\nW f 0 4\nabcdW f 1 2\nXYY\n")
+      assert.are.equal(1, ops[3].off)
+      local rec = E.annotate(ops)
+      local got = {}
+      for _, model in ipairs(MODELS) do
+        E.states(rec, E.models[model], #ops, { seed = 1, meta_cap = 8, data_cap = 8 }, function(st)
+          got[#got + 1] = st.files[1].path .. "=" .. st.files[1].content
+        end)
+      end
+      assert.are.same({ "f=aXYd", "f=aXYd" }, got)
     end))
 
     it("logs no flush with sync = \"none\"", RL.counted("powercut", function()
       assert.are.equal("CWXR", (kinds(recording("put-small", "none"), 1)))
-      assert.are.equal("U", (kinds(recording("put-small", "none"), 4)))
+      assert.are.equal("XU", (kinds(recording("put-small", "none"), 4)))
     end))
 
     it("logs the directories open makes", RL.counted("powercut", function()
