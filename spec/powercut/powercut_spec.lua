@@ -120,6 +120,45 @@ local function raw_reader()
   }
 end
 
+-- A reader that ignores expiry, as a broken okofdb would: where get finds
+-- no value but the key's file carries an expiry, it reads the file with
+-- the expiry moved to the far future. The checker must catch it.
+local function expiry_blind_reader()
+  local real = E.reader(false)
+  return {
+    name = "ignores-expiry",
+    open = function(path)
+      local db, msg, code = real.open(path)
+      if not db then return db, msg, code end
+      local proxy = {}
+      function proxy.get(_, key)
+        local v, m, c = db:get(key)
+        if v ~= nil or m ~= nil then return v, m, c end
+        local h = io.open(path .. "/" .. key, "rb")
+        local s = h and h:read("*a") or ""
+        if h then h:close() end
+        if #s < 37 or s:sub(16, 19) ~= "okof" or s:byte(21) ~= 1 then return v, m, c end
+        local dir = WORK .. "/blind"
+        assert(os.execute("mkdir -p '" .. dir .. "'"))
+        local w = assert(io.open(dir .. "/" .. key, "wb"))
+        -- expiry (bytes 29-36, little-endian ms) 2^50: in 35,000 years
+        w:write(s:sub(1, 29), "\0\0\0\0\0\0\4\0", s:sub(38))
+        w:close()
+        local other = assert(real.open(dir))
+        local v2 = other:get(key)
+        other:close()
+        os.remove(dir .. "/" .. key)
+        return v2
+      end
+      function proxy.keys(_, ...) return db:keys(...) end
+      function proxy.each(_, ...) return db:each(...) end
+      function proxy.sweep(_, ...) return db:sweep(...) end
+      function proxy.close() return db:close() end
+      return proxy
+    end,
+  }
+end
+
 -- A reader as SPEC.md wants it (a file starting with 0x00 is CORRUPT
 -- without legacy), made of today's: the checker must find nothing wrong
 -- with it, so that nothing stays tolerated once the reader is fixed.
@@ -345,12 +384,21 @@ describe("power cut #slow #powercut", function()
 
     it("no fsync of the directory after the rename", RL.counted("powercut", function()
       local runs = {}
-      for _, w in ipairs({ "put-small", "add", "put_many" }) do
+      for _, w in ipairs({ "put-small", "add", "put_many", "ttl-expired" }) do
         for _, model in ipairs(MODELS) do
           runs[#runs + 1] = { workload = w, sync = "full", model = model, variant = "no-dir-fsync" }
         end
       end
       assert.is_true(caught("no-dir-fsync", runs, { "lost" }) > 0)
+    end))
+
+    it("a reader that returns expired values", RL.counted("powercut", function()
+      local runs = {}
+      for _, model in ipairs(MODELS) do
+        runs[#runs + 1] = { workload = "ttl-expired", sync = "full", model = model,
+          reader = expiry_blind_reader() }
+      end
+      assert.is_true(caught("ignores-expiry", runs, { "expired" }) > 0)
     end))
 
     it("a reader that takes 0x00 files as raw values", RL.counted("powercut", function()
