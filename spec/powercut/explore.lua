@@ -646,7 +646,7 @@ function M.check(state, dir, storerel, allow, keys, dir_required, reader)
         for _, x in ipairs(a.ever) do
           if (x == false and v == nil) or x == v then class = "lost" end
         end
-        for _, x in ipairs(a.expired) do
+        for _, x in ipairs(a.expired or {}) do
           if x == v then class = "expired" end
         end
         if class == "wrong" and file:byte(1) == 0 then

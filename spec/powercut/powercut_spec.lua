@@ -19,10 +19,11 @@ local MODELS = { "posix", "ext4" }
 
 -- How many name choices and data choices a crash point may have before
 -- they are sampled instead of enumerated.
--- The ttl workloads with sync = "none" have hundreds of thousands of
--- states under the POSIX model (no flush ever bounds the free names).
+-- (by workload, or by "workload/sync"). The ttl workloads with
+-- sync = "none" have hundreds of thousands of states under the POSIX
+-- model (no flush ever bounds the free names).
 local CAPS = { default = { meta = 256, data = 32 }, long = { meta = 48, data = 8 },
-  ["ttl-long"] = { meta = 64, data = 8 }, ["ttl-expired"] = { meta = 64, data = 8 } }
+  ["ttl-long/none"] = { meta = 64, data = 16 }, ["ttl-expired/none"] = { meta = 64, data = 16 } }
 
 local function scratch()
   local h = io.open("/dev/shm/.okofdb-powercut-probe", "wb")
@@ -64,7 +65,7 @@ local function tolerated()
 end
 
 local function explore(o)
-  local caps = CAPS[o.workload] or CAPS.default
+  local caps = CAPS[o.workload .. "/" .. o.sync] or CAPS[o.workload] or CAPS.default
   o.text = recording(o.workload, o.sync)
   o.work, o.seed = WORK, SEED
   o.meta_cap, o.data_cap = o.meta_cap or caps.meta, o.data_cap or caps.data
