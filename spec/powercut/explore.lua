@@ -631,7 +631,7 @@ function M.check(state, dir, storerel, allow, keys, dir_required, reader)
     end
     return out
   end
-  local got = {}
+  local got, read = {}, {}
   for _, key in ipairs(keys) do
     local v, m, c = db:get(key)
     local a = allow[key]
@@ -659,13 +659,24 @@ function M.check(state, dir, storerel, allow, keys, dir_required, reader)
             return t
           end)(), " or ") .. (a.corrupt and " or CORRUPT" or ""))
       end
-      got[key] = v or false
+      got[key], read[key] = v or false, v ~= nil
     elseif c == "CORRUPT" then
       if not a.corrupt then bad("corrupt", "key " .. key .. ": CORRUPT (" .. tostring(m) .. ")") end
       got[key] = "CORRUPT"
     else
       bad("error", "key " .. key .. ": " .. tostring(m) .. " " .. tostring(c))
       got[key] = "ERROR"
+    end
+  end
+  -- ttl agrees with get: nil for no value, false or seconds for a value
+  -- (which may have expired between the two calls if it had a short ttl)
+  for _, key in ipairs(db.ttl and keys or {}) do
+    local t, m = db:ttl(key)
+    local g = got[key]
+    if g == false and (t ~= nil or m ~= nil) then
+      bad("walk", "ttl of " .. key .. " is " .. tostring(t) .. " " .. tostring(m) .. ", get finds no value")
+    elseif read[key] and t == nil and (m ~= nil or not allow[key].stale) then
+      bad("walk", "ttl of " .. key .. " finds no value (" .. tostring(m) .. "), get read one")
     end
   end
   -- keys and each agree with get
