@@ -290,6 +290,48 @@ describe("power cut #slow #powercut", function()
       assert.are.same({ "f=aXYd", "f=aXYd" }, got)
     end))
 
+    it("logs pwrite64 and pwritev at their offsets", RL.counted("powercut", function()
+      local dir, logp = WORK .. "/pw", WORK .. "/pw.log"
+      assert(os.execute("mkdir -p '" .. dir .. "'"))
+      local src = assert(io.open(WORK .. "/pw.c", "wb"))
+      src:write([[
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+int main(int argc, char **argv)
+{
+    struct iovec v[2] = {{"bc", 2}, {"de", 2}};
+    int fd = open(argv[argc - 1], O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    if (fd < 0 || write(fd, "0123456789", 10) != 10 || pwrite64(fd, "a", 1, 7) != 1 ||
+        pwritev(fd, v, 2, 2) != 4)
+        return 1;
+    return close(fd);
+}
+]])
+      src:close()
+      -- the program goes next to the recorder: the scratch directory may be noexec
+      local exe = RECORDER:gsub("[^/]*$", "") .. "pwrite-probe"
+      assert.is_truthy(os.execute("cc -o '" .. exe .. "' '" .. WORK .. "/pw.c'"))
+      assert.is_truthy(os.execute(string.format("OKOF_PC_ROOT='%s' OKOF_PC_LOG='%s' LD_PRELOAD='%s' '%s' '%s/f'",
+        dir, logp, RECORDER, exe, dir)))
+      os.remove(exe)
+      local h = assert(io.open(logp, "rb"))
+      local ops = E.parse(h:read("*a"))
+      h:close()
+      local t = {}
+      for _, o in ipairs(ops) do
+        t[#t + 1] = o.op .. (o.op == "W" and (o.off .. "=" .. o.data) or "")
+      end
+      assert.are.same({ "C", "W0=0123456789", "W7=a", "W2=bcde", "X" }, t)
+      local got
+      E.states(E.annotate(ops), E.models.ext4, #ops, { seed = 1, meta_cap = 8, data_cap = 64 }, function(st)
+        local f = st.files[1]
+        if f and f.content:find("bcde") then got = f.content end
+      end)
+      assert.are.equal("01bcde6a89", got)
+    end))
+
     it("logs no flush with sync = \"none\"", RL.counted("powercut", function()
       assert.are.equal("CWXR", (kinds(recording("put-small", "none"), 1)))
       assert.are.equal("XU", (kinds(recording("put-small", "none"), 4)))
