@@ -355,11 +355,11 @@ do
   row("Power cut", "spec/powercut (make powercut)",
     format("%s crash states of %s workload runs (sync = \"full\" and \"none\", a strict POSIX and an ext4 model), " ..
       "each written out and read back; broken variants caught: no file fsync %s, no directory fsync %s, " ..
-      "a reader of 0x00 files %s states; %s tests (table below)",
+      "a reader of 0x00 files %s, a reader of expired values %s states; %s tests (table below)",
       n(states), n(#runs), n(V["powercut.variant.no-file-fsync.caught"]), n(V["powercut.variant.no-dir-fsync.caught"]),
-      n(V["powercut.variant.accepts-0x00.caught"]), n(tests)),
-    lost, "crash states read against the contract (wrong value, lost durable write, unexpected CORRUPT or " ..
-      "error, leftovers), other than the known violations listed under the power cut table, or failed tests")
+      n(V["powercut.variant.accepts-0x00.caught"]), n(V["powercut.variant.ignores-expiry.caught"]), n(tests)),
+    lost, "crash states read against the contract (wrong value, expired value, lost durable write, unexpected " ..
+      "CORRUPT or error, leftovers), other than the known violations listed under the power cut table, or failed tests")
   powercut.known = known
 end
 

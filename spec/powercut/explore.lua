@@ -23,6 +23,7 @@ local M = {}
 
 local BLOCK = 4096
 local TMP_PREFIX = ".okof-tmp-"
+local LOCK = ".okof-lock"
 
 ---------------------------------------------------------------------------
 -- The log
@@ -440,20 +441,39 @@ end
 -- What the contract allows at a crash point
 ---------------------------------------------------------------------------
 
+-- Whether the value written by step j has expired when the states are
+-- checked (after the whole recording): "live" (no ttl, or one of at least
+-- workloads.LONG), "expired" (the sleeps after step j add up to its ttl;
+-- a ttl counts from the start of its call) or "maybe".
+function M.expiry(steps, j)
+  local ttl = steps[j].ttl
+  if not ttl or ttl >= require("powercut.workloads").LONG then return "live" end
+  local slept = 0
+  for i = j + 1, #steps do
+    if steps[i][1] == "sleep" then slept = slept + steps[i][2] end
+  end
+  return slept >= ttl and "expired" or "maybe"
+end
+
 -- The calls of a workload: { op, sync, b, e, result, effects = { key ->
--- value | false } }, false meaning the key has no value. sync is the
--- run's, or that of the last "open" step that set one.
+-- value | false }, expiry = "live"|"expired"|"maybe", weak }, false
+-- meaning the key has no value. sync is the run's, or that of the last
+-- "open" step that set one. A weak call's effect is possible, never
+-- required: a del that returned false found no live value and removed
+-- an expired one if it found one, which it does not flush.
 function M.calls(steps, sync, marks)
   local calls = {}
   if sync == "mixed" then sync = "full" end
   for j, step in ipairs(steps) do
     local m = marks[j] or error("powercut: no marks of step " .. j)
     if step[1] == "open" and step.sync then sync = step.sync end
-    local c = { op = step[1], sync = sync, b = m.b, e = m.e, result = m.result, effects = {} }
+    local c = { op = step[1], sync = sync, b = m.b, e = m.e, result = m.result, effects = {},
+      expiry = M.expiry(steps, j) }
     if c.op == "put" or (c.op == "add" and m.result == "true") then
       c.effects[step[2]] = step[3]
-    elseif c.op == "del" and m.result == "true" then
+    elseif c.op == "del" then
       c.effects[step[2]] = false
+      c.weak = m.result ~= "true"
     elseif c.op == "put_many" then
       for key, v in pairs(step[2]) do c.effects[key] = v end
     elseif c.op == "open" then
@@ -474,7 +494,7 @@ function M.universe(steps)
       for k in pairs(s[2]) do ks[#ks + 1] = k end
       table.sort(ks)
       for _, k in ipairs(ks) do add(k) end
-    elseif s[1] ~= "open" then
+    elseif s[1] ~= "open" and s[1] ~= "sleep" and s[1] ~= "sweep" then
       add(s[2])
     end
   end
@@ -482,14 +502,20 @@ function M.universe(steps)
 end
 
 -- At crash point k (the first k ops done): for each key, the values it may
--- hold (false: none) and whether it may read "CORRUPT"; and whether the
--- store's directory must exist (an open with sync = "full" returned).
--- A call that returned with sync = "full" fixes the key's value; any other
--- call begun before the crash adds its value to those allowed, and with
--- sync = "none" allows "CORRUPT" (a name may persist before its data).
+-- hold (false: none), whether it may read "CORRUPT", the values that have
+-- expired by check time (expired: their bytes must never be read) and
+-- whether a file of the key may hold an expired or expiring value (stale:
+-- keys may still yield the key); and whether the store's directory must
+-- exist (an open with sync = "full" returned). A call that returned with
+-- sync = "full" fixes the key's value; any other call begun before the
+-- crash adds its value to those allowed, and with sync = "none" allows
+-- "CORRUPT" (a name may persist before its data). A value that expired
+-- is allowed as none; one that may have expired, as itself or none.
 function M.expect(calls, keys, k)
   local allow = {}
-  for _, key in ipairs(keys) do allow[key] = { values = { false }, corrupt = false, ever = { false } } end
+  for _, key in ipairs(keys) do
+    allow[key] = { values = { false }, corrupt = false, ever = { false }, expired = {}, stale = false }
+  end
   local dir_required = false
   for _, c in ipairs(calls) do
     local done, begun = c.e <= k, c.b < k
@@ -497,11 +523,21 @@ function M.expect(calls, keys, k)
     if done or begun then
       for key, v in pairs(c.effects) do
         local a = allow[key]
-        a.ever[#a.ever + 1] = v
-        if done and c.sync == "full" then
-          a.values, a.corrupt = { v }, false
+        local vs = { v }
+        if v and c.expiry ~= "live" then
+          a.stale = true
+          if c.expiry == "expired" then
+            a.expired[#a.expired + 1] = v
+            vs = { false }
+          else
+            vs[2] = false
+          end
+        end
+        for _, x in ipairs(vs) do a.ever[#a.ever + 1] = x end
+        if done and c.sync == "full" and not c.weak then
+          a.values, a.corrupt = vs, false
         else
-          a.values[#a.values + 1] = v
+          for _, x in ipairs(vs) do a.values[#a.values + 1] = x end
           if c.sync == "none" then a.corrupt = true end
         end
       end
@@ -567,13 +603,15 @@ end
 -- The violations of one state: a list of { class, text }. Classes:
 -- "wrong" (a value never put for the key), "zeros" (the same, read from a
 -- file of zero bytes only), "raw00" (read from another file starting with
--- 0x00), "lost" (an older value or none, where a
+-- 0x00), "expired" (the bytes of a value whose ttl ran out), "lost" (an
+-- older value or none, where a
 -- returned write with sync = "full" must be there), "open_dirs" (the
 -- store's directory, made by a returned open with sync = "full", is
 -- missing), "corrupt" (CORRUPT where the model does not make it
 -- unavoidable), "error" (any other error), "walk" (keys or each disagree
--- with get), "leftover" (a file other than a key's or a temporary one, or
--- one that sweep left).
+-- with get, before or after sweep), "leftover" (a file other than a
+-- key's, a temporary one or the lock file; one that sweep left; the lock
+-- file removed by sweep; a key's value changed by sweep).
 function M.check(state, dir, storerel, allow, keys, dir_required, reader)
   local out = {}
   local function bad(class, text) out[#out + 1] = { class = class, text = text } end
@@ -593,7 +631,7 @@ function M.check(state, dir, storerel, allow, keys, dir_required, reader)
     end
     return out
   end
-  local got = {}
+  local got, read = {}, {}
   for _, key in ipairs(keys) do
     local v, m, c = db:get(key)
     local a = allow[key]
@@ -608,6 +646,9 @@ function M.check(state, dir, storerel, allow, keys, dir_required, reader)
         for _, x in ipairs(a.ever) do
           if (x == false and v == nil) or x == v then class = "lost" end
         end
+        for _, x in ipairs(a.expired or {}) do
+          if x == v then class = "expired" end
+        end
         if class == "wrong" and file:byte(1) == 0 then
           class = file == string.rep("\0", #file) and "zeros" or "raw00"
         end
@@ -618,7 +659,7 @@ function M.check(state, dir, storerel, allow, keys, dir_required, reader)
             return t
           end)(), " or ") .. (a.corrupt and " or CORRUPT" or ""))
       end
-      got[key] = v or false
+      got[key], read[key] = v or false, v ~= nil
     elseif c == "CORRUPT" then
       if not a.corrupt then bad("corrupt", "key " .. key .. ": CORRUPT (" .. tostring(m) .. ")") end
       got[key] = "CORRUPT"
@@ -627,12 +668,25 @@ function M.check(state, dir, storerel, allow, keys, dir_required, reader)
       got[key] = "ERROR"
     end
   end
+  -- ttl agrees with get: nil for no value, false or seconds for a value
+  -- (which may have expired between the two calls if it had a short ttl)
+  for _, key in ipairs(db.ttl and keys or {}) do
+    local t, m = db:ttl(key)
+    local g = got[key]
+    if g == false and (t ~= nil or m ~= nil) then
+      bad("walk", "ttl of " .. key .. " is " .. tostring(t) .. " " .. tostring(m) .. ", get finds no value")
+    elseif read[key] and t == nil and (m ~= nil or not allow[key].stale) then
+      bad("walk", "ttl of " .. key .. " finds no value (" .. tostring(m) .. "), get read one")
+    end
+  end
   -- keys and each agree with get
   local seen = {}
   for key in db:keys() do
     seen[key] = true
     if got[key] == nil then bad("walk", "keys yields " .. printable(key, 40) .. ", not a key of the workload")
-    elseif got[key] == false then bad("walk", "keys yields " .. key .. ", which get finds absent") end
+    elseif got[key] == false and not allow[key].stale then
+      bad("walk", "keys yields " .. key .. ", which get finds absent")
+    end
   end
   for _, key in ipairs(keys) do
     if got[key] and not seen[key] then bad("walk", "keys misses " .. key) end
@@ -644,26 +698,36 @@ function M.check(state, dir, storerel, allow, keys, dir_required, reader)
       bad("walk", "each fails for " .. key .. ": " .. tostring(m))
     end
   end
-  -- leftovers: only temporary files, and sweep removes them
-  local tmps = {}
+  -- leftovers: only temporary files and the lock file; sweep removes the
+  -- temporary files and expired values, never the lock file or a value
+  local tmps, lock, stale = {}, false, false
+  for _, key in ipairs(keys) do stale = stale or allow[key].stale end
   for _, f in ipairs(state.files) do
     local name = f.path:sub(#prefix + 1)
     if f.path:sub(1, #prefix) == prefix and not name:find("/", 1, true) then
       if name:sub(1, #TMP_PREFIX) == TMP_PREFIX then tmps[#tmps + 1] = name
+      elseif name == LOCK then lock = true
       elseif got[name] == nil then bad("leftover", "file " .. name .. " is neither a key nor temporary") end
     end
   end
-  if #tmps > 0 then
+  if #tmps > 0 or lock or stale then
     local n, m = db:sweep(0)
     if n == nil then bad("leftover", "sweep: " .. tostring(m)) end
     for _, name in ipairs(tmps) do
       local h = io.open(store .. "/" .. name, "rb")
       if h then h:close(); bad("leftover", "sweep left " .. name) end
     end
+    if lock then
+      local h = io.open(store .. "/" .. LOCK, "rb")
+      if h then h:close() else bad("leftover", "sweep removed the lock file " .. LOCK) end
+    end
     for _, key in ipairs(keys) do
       local v, _, c = db:get(key)
       local now = v or (c == "CORRUPT" and "CORRUPT") or (c and "ERROR") or false
       if now ~= got[key] then bad("leftover", "sweep changed key " .. key) end
+    end
+    for key in db:keys() do
+      if got[key] == false then bad("walk", "keys yields " .. key .. " after sweep, which get finds absent") end
     end
   end
   db:close()
@@ -692,11 +756,14 @@ function M.describe_steps(steps)
       for k, v in pairs(s[2]) do ks[#ks + 1] = k .. "=" .. #v .. "B" end
       table.sort(ks)
       d = "put_many{" .. table.concat(ks, ",") .. "}"
-    elseif s[1] == "open" or s[1] == "del" then
+    elseif s[1] == "open" or s[1] == "del" or s[1] == "sleep" then
       d = s[1] .. " " .. s[2]
+    elseif s[1] == "sweep" then
+      d = s[1]
     else
       d = s[1] .. " " .. s[2] .. " " .. #s[3] .. "B"
     end
+    if s.ttl then d = d .. " ttl " .. s.ttl end
     t[#t + 1] = j .. ":" .. d
   end
   return table.concat(t, "; ")

@@ -145,6 +145,36 @@ describe("power-cut explorer", function()
       local calls = E.calls({ { "add", "a", "x" } }, "full", { { b = 0, e = 0, result = "false" } })
       assert.are.same({ false }, E.expect(calls, { "a" }, 0).a.values)
     end)
+
+    it("a value whose ttl the later sleeps cover is none, its bytes expired", function()
+      local WL = require("powercut.workloads")
+      local s = { { "put", "a", "v1", ttl = 0.05 }, { "sleep", 0.1 }, { "put", "a", "v2", ttl = WL.LONG } }
+      local m = { { b = 0, e = 5, result = "true" }, { b = 5, e = 5, result = "true" },
+        { b = 5, e = 10, result = "true" } }
+      assert.are.equal("expired", E.expiry(s, 1))
+      assert.are.equal("live", E.expiry(s, 3))
+      local calls = E.calls(s, "full", m)
+      local a = E.expect(calls, { "a" }, 5).a
+      assert.are.same({ false }, a.values)
+      assert.are.same({ "v1" }, a.expired)
+      assert.is_true(a.stale)
+      a = E.expect(calls, { "a" }, 10).a -- a durable put with a long ttl must be there
+      assert.are.same({ "v2" }, a.values)
+      -- without the sleep, v1 may or may not have expired when checked
+      s[2] = { "sleep", 0.01 }
+      assert.are.equal("maybe", E.expiry(s, 1))
+      a = E.expect(E.calls(s, "full", m), { "a" }, 5).a
+      assert.are.same({ "v1", false }, a.values)
+      assert.are.same({}, a.expired)
+    end)
+
+    it("a del that returned false fixes nothing", function()
+      local s = { { "put", "a", "v1" }, { "del", "a" } }
+      local m = { { b = 0, e = 5, result = "true" }, { b = 5, e = 7, result = "false" } }
+      assert.are.same({ "v1", false }, E.expect(E.calls(s, "full", m), { "a" }, 7).a.values)
+      m[2].result = "true"
+      assert.are.same({ false }, E.expect(E.calls(s, "full", m), { "a" }, 7).a.values)
+    end)
   end)
 
   describe("check", function()
@@ -156,6 +186,7 @@ describe("power-cut explorer", function()
     end)
     after_each(function()
       os.remove(dir .. "/a")
+      os.remove(dir .. "/.okof-lock")
       os.remove(dir)
     end)
 
@@ -192,6 +223,29 @@ describe("power-cut explorer", function()
       local file = value_file("zz")
       local v = check(file, { values = { "v2" }, corrupt = true, ever = { "v2" } })
       assert.are.equal("wrong", v[1].class)
+    end)
+
+    it("flags the bytes of an expired value", function()
+      local file = value_file("v1")
+      local v = check(file, { values = { false }, corrupt = false, ever = { false }, expired = { "v1" } })
+      assert.are.equal("expired", v[1].class)
+    end)
+
+    it("allows the lock file, and sweep keeps it", function()
+      local file = value_file("v1")
+      local h = assert(io.open(dir .. "/.okof-lock", "wb"))
+      h:close()
+      local state = { dirs = {}, files = { { path = "a", content = file }, { path = ".okof-lock", content = "" } } }
+      local allow = { a = { values = { "v1" }, corrupt = false, ever = { "v1" } } }
+      assert.are.same({}, E.check(state, dir, ".", allow, { "a" }, false, E.reader(false)))
+      assert(io.open(dir .. "/.okof-lock", "rb")):close() -- still there after sweep
+      -- a file of another name (never a key) is a leftover
+      state.files[2].path = ".okof-locks"
+      h = assert(io.open(dir .. "/.okof-locks", "wb"))
+      h:close()
+      local v = E.check(state, dir, ".", allow, { "a" }, false, E.reader(false))
+      os.remove(dir .. "/.okof-locks")
+      assert.are.equal("leftover", v[1].class)
     end)
 
     it("flags CORRUPT unless the model makes it unavoidable", function()

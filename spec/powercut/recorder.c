@@ -16,8 +16,9 @@
  * written as %XX):
  *
  *   C path            open with O_CREAT that made or opened a regular file
- *   W path off len    write/writev/pwrite of len bytes at off; the len
- *                     bytes follow the newline as they were written
+ *   W path off len    write/writev/pwrite/pwrite64/pwritev of len bytes at
+ *                     off (pwrite's offset, or the file position of
+ *                     write); the len bytes follow the newline as written
  *   T path len        ftruncate
  *   F path f|d        fsync or fdatasync of a regular file or a directory
  *   Y                 syncfs (every file and directory of the root's
@@ -73,6 +74,8 @@ static int (*real_openat)(int, const char *, int, ...);
 static ssize_t (*real_write)(int, const void *, size_t);
 static ssize_t (*real_writev)(int, const struct iovec *, int);
 static ssize_t (*real_pwrite)(int, const void *, size_t, off_t);
+static ssize_t (*real_pwrite64)(int, const void *, size_t, off64_t);
+static ssize_t (*real_pwritev)(int, const struct iovec *, int, off_t);
 static int (*real_ftruncate)(int, off_t);
 static int (*real_fsync)(int);
 static int (*real_fdatasync)(int);
@@ -347,6 +350,22 @@ int closedir(DIR *d)
 
 /* ---- data --------------------------------------------------------------- */
 
+/* The bytes of iov that a write of w bytes took, in v (at most IOV_MAX
+ * entries); returns how many entries. */
+static int written_iov(const struct iovec *iov, int cnt, ssize_t w,
+                       struct iovec *v)
+{
+    ssize_t left;
+    int i, n = 0;
+    for (left = w, i = 0; left > 0 && i < cnt && n < IOV_MAX; i++) {
+        v[n] = iov[i];
+        if ((ssize_t)v[n].iov_len > left)
+            v[n].iov_len = (size_t)left;
+        left -= (ssize_t)v[n++].iov_len;
+    }
+    return n;
+}
+
 ssize_t write(int fd, const void *buf, size_t n)
 {
     off_t off;
@@ -368,20 +387,13 @@ ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
     struct iovec v[IOV_MAX];
     off_t off;
-    ssize_t w, left;
-    int i, n = 0;
+    ssize_t w;
     init();
     REAL(real_writev, "writev");
     off = fd_rel(fd) ? lseek(fd, 0, SEEK_CUR) : 0;
     w = real_writev(fd, iov, cnt);
-    for (left = w, i = 0; left > 0 && i < cnt && n < IOV_MAX; i++) {
-        v[n] = iov[i];
-        if ((ssize_t)v[n].iov_len > left)
-            v[n].iov_len = (size_t)left;
-        left -= (ssize_t)v[n++].iov_len;
-    }
     if (w > 0)
-        record_write(fd, off, v, n);
+        record_write(fd, off, v, written_iov(iov, cnt, w, v));
     return w;
 }
 
@@ -397,6 +409,35 @@ ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
         v.iov_len = (size_t)w;
         record_write(fd, off, &v, 1);
     }
+    return w;
+}
+
+/* The same as pwrite where off_t is 64 bits (a caller built with
+ * _FILE_OFFSET_BITS=64 calls it by this name). */
+ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
+{
+    ssize_t w;
+    struct iovec v;
+    init();
+    REAL(real_pwrite64, "pwrite64");
+    w = real_pwrite64(fd, buf, n, off);
+    if (w > 0) {
+        v.iov_base = (void *)(size_t)buf;
+        v.iov_len = (size_t)w;
+        record_write(fd, off, &v, 1);
+    }
+    return w;
+}
+
+ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+    struct iovec v[IOV_MAX];
+    ssize_t w;
+    init();
+    REAL(real_pwritev, "pwritev");
+    w = real_pwritev(fd, iov, cnt, off);
+    if (w > 0)
+        record_write(fd, off, v, written_iov(iov, cnt, w, v));
     return w;
 }
 

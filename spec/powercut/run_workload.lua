@@ -7,7 +7,7 @@
 -- with sync = SYNC (or as an "open" step says; SYNC "mixed" is "full"
 -- until then), and appends to LOG, around step j, the lines
 --   M B j           before the call
---   M E j result    after it returned (result: true, false or nil)
+--   M E j result    after it returned (result: true, false, a number or nil)
 -- between the recorder's lines, so the explorer knows which calls had
 -- returned at each point of the recording. Any error is fatal (exit 1).
 local name, sync, root, logpath = arg[1], arg[2], arg[3], arg[4]
@@ -34,6 +34,13 @@ local function open(dir, s)
   return true
 end
 
+-- Wait s seconds (a child process: plain Lua has no sleep).
+local function sleep(s)
+  local r = os.execute(string.format("sleep %.3f", s))
+  assert(r == true or r == 0, "run_workload: sleep failed")
+  return true
+end
+
 if steps[1][1] ~= "open" then open(".") end
 
 for j, step in ipairs(steps) do
@@ -43,11 +50,15 @@ for j, step in ipairs(steps) do
   if op == "open" then
     ok = open(step[2], step.sync)
   elseif op == "put_many" then
-    ok, msg = db:put_many(step[2])
+    ok, msg = db:put_many(step[2], step.ttl)
   elseif op == "del" then
     ok, msg = db:del(step[2])
+  elseif op == "sweep" then
+    ok, msg = db:sweep()
+  elseif op == "sleep" then
+    ok = sleep(step[2])
   else
-    ok, msg = db[op](db, step[2], step[3])
+    ok, msg = db[op](db, step[2], step[3], step.ttl)
   end
   if ok == nil then
     io.stderr:write("run_workload: step ", j, " (", op, ") failed: ", tostring(msg), "\n")

@@ -6,6 +6,12 @@
 --                          a sync here holds for the steps that follow
 --   { "put", key, value }   { "add", key, value }   { "del", key }
 --   { "put_many", { key = value, ... } }
+--   { "sweep" }            sweep with its default max_age
+--   { "sleep", seconds }   wait (no call of okofdb)
+-- put, add and put_many take a field ttl = seconds (none: no expiry). The
+-- checker takes a value whose ttl is at least LONG as live at check time,
+-- and one whose ttl the sleeps after its step add up to as expired (the
+-- ttl counts from the call's start); any other may be either.
 -- A workload uses one store directory. Values are written as V.small(tag), V.big(tag, bytes) (pseudo-random,
 -- so snappy leaves it as stored chunks) or V.text(tag, bytes) (repetitive,
 -- so its chunks are compressed). Every workload runs once per sync
@@ -123,10 +129,41 @@ W["mixed"] = {
   { "add", "b", V.small("b3") },
 }
 
+-- Values that expire: ttls that never run out during the run, new and
+-- over values without one and back, with put, add and put_many.
+local LONG, SHORT = 86400, 0.05
+W["ttl-long"] = {
+  { "put", "a", V.small("a1"), ttl = LONG },
+  { "put", "b", V.small("b1") },
+  { "put", "b", V.text("b2", 3 * KB), ttl = LONG },
+  { "put", "a", V.small("a2") },
+  { "put_many", { c = V.small("c1"), d = V.small("d1") }, ttl = LONG },
+  { "add", "e", V.small("e1"), ttl = LONG },
+  { "del", "b" },
+}
+
+-- Values that expire during the run: then add over an expired value (the
+-- removal under the lock: .okof-lock made, the name renamed aside,
+-- unlinked, the add's expiry written anew and its file linked), del of an
+-- expired value (false), sweep removing expired values, and an add and a
+-- put where sweep removed one.
+W["ttl-expired"] = {
+  { "put", "a", V.small("a1"), ttl = SHORT },
+  { "put_many", { b = V.small("b1"), c = V.small("c1") }, ttl = SHORT },
+  { "put", "d", V.small("d1"), ttl = SHORT },
+  { "sleep", 2 * SHORT },
+  { "add", "a", V.small("a2"), ttl = LONG },
+  { "del", "b" },
+  { "sweep" },
+  { "add", "c", V.small("c2") },
+  { "put", "d", V.small("d2"), ttl = LONG },
+}
+
 -- The order the explorer runs them in.
-local ORDER = { "put-small", "put-big", "add", "put_many", "open-nested", "mixed", "long" }
+local ORDER = { "put-small", "put-big", "add", "put_many", "open-nested", "mixed", "long",
+  "ttl-long", "ttl-expired" }
 
 -- Workloads whose opens set sync: run once, as sync "mixed".
 local MIXED = { mixed = true }
 
-return { V = V, W = W, ORDER = ORDER, MIXED = MIXED }
+return { V = V, W = W, ORDER = ORDER, MIXED = MIXED, LONG = LONG }
