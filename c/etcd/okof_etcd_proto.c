@@ -85,39 +85,68 @@ static char *b64_encode(const unsigned char *p, size_t n)
     return s;
 }
 
-static int b64_value(char c)
+/* The value of each base64 character, -1 for any other byte: one load
+ * per character (a 64 KiB value has 87,384 of them). */
+static const signed char b64_values[256] = {
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1, -1, 63,
+    52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1,
+    -1, 0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14,
+    15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, -1,
+    -1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+    41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+
+/* Room in b for need bytes and a NUL; 0 or -ENOMEM. */
+static int reserve(okof__ebuf *b, size_t need)
 {
-    const char *q = c ? strchr(b64, c) : NULL;
-    return q ? (int)(q - b64) : -1;
+    unsigned char *np;
+    if (b->p != NULL && need < b->cap)
+        return 0;
+    if (need == (size_t)-1 || (np = (unsigned char *)realloc(b->p, need + 1)) == NULL)
+        return -ENOMEM;
+    b->p = np;
+    b->cap = need + 1;
+    return 0;
 }
 
 /* Decode the NUL-terminated s into b (emptied first); -EPROTO for
  * anything but a padded encoding. */
 static int b64_decode(const char *s, okof__ebuf *b)
 {
-    size_t len = strlen(s), pad = 0, i;
+    const unsigned char *u = (const unsigned char *)s;
+    size_t len = strlen(s), pad = 0, i, o = 0;
     b->n = 0;
     if (len % 4)
         return -EPROTO;
     if (len > 0 && s[len - 1] == '=')
         pad = len > 1 && s[len - 2] == '=' ? 2 : 1;
-    if (okof__ebuf_add(b, "", 0))
+    /* room for the bytes and the NUL, written in place */
+    if (reserve(b, len / 4 * 3))
         return -ENOMEM;
     for (i = 0; i < len; i += 4) {
-        int v[4], k;
-        unsigned char out[3];
+        int v[4], k, bad = 0;
         for (k = 0; k < 4; k++) {
             size_t at = i + (size_t)k;
-            v[k] = at >= len - pad ? 0 : b64_value(s[at]);
-            if (v[k] < 0)
-                return -EPROTO;
+            v[k] = at >= len - pad ? 0 : b64_values[u[at]];
+            bad |= v[k];
         }
-        out[0] = (unsigned char)(v[0] << 2 | v[1] >> 4);
-        out[1] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
-        out[2] = (unsigned char)((v[2] & 3) << 6 | v[3]);
-        if (okof__ebuf_add(b, out, i + 4 == len ? 3 - pad : 3))
-            return -ENOMEM;
+        if (bad < 0)
+            return -EPROTO;
+        b->p[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
+        b->p[o++] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
+        b->p[o++] = (unsigned char)((v[2] & 3) << 6 | v[3]);
     }
+    b->n = o - (len ? pad : 0);
+    b->p[b->n] = '\0';
     return 0;
 }
 
