@@ -201,7 +201,8 @@ char *okof__ep_range(const okof__ekv *key, const unsigned char *end,
 static int fill_put(cJSON *o, const okof__ekv *kv)
 {
     return add_bytes(o, "key", kv->key, kv->klen) ||
-           add_bytes(o, "value", kv->val, kv->vlen);
+           add_bytes(o, "value", kv->val, kv->vlen) ||
+           (kv->lease != 0 && add_int(o, "lease", kv->lease));
 }
 
 char *okof__ep_put(const okof__ekv *kv)
@@ -213,7 +214,14 @@ char *okof__ep_put(const okof__ekv *kv)
 char *okof__ep_delete(const okof__ekv *key)
 {
     cJSON *o = cJSON_CreateObject();
-    return finish(o, o == NULL || add_bytes(o, "key", key->key, key->klen));
+    return finish(o, o == NULL || add_bytes(o, "key", key->key, key->klen) ||
+                         !cJSON_AddBoolToObject(o, "prev_kv", 1));
+}
+
+char *okof__ep_grant(long long ttl_s)
+{
+    cJSON *o = cJSON_CreateObject();
+    return finish(o, o == NULL || add_int(o, "TTL", ttl_s));
 }
 
 /* Append {"request_put": kv} to the array ops. */
@@ -227,7 +235,18 @@ static int add_put_op(cJSON *ops, const okof__ekv *kv)
     return put == NULL || fill_put(put, kv);
 }
 
-char *okof__ep_add(const okof__ekv *kv)
+/* Append {"request_range": {"key": key}} to the array ops. */
+static int add_range_op(cJSON *ops, const okof__ekv *kv)
+{
+    cJSON *op = cJSON_CreateObject(), *range;
+    if (op == NULL)
+        return -1;
+    cJSON_AddItemToArray(ops, op);
+    range = cJSON_AddObjectToObject(op, "request_range");
+    return range == NULL || add_bytes(range, "key", kv->key, kv->klen);
+}
+
+char *okof__ep_add(const okof__ekv *kv, long long mod_rev)
 {
     cJSON *o = cJSON_CreateObject(), *cmps, *cmp, *ops;
     int bad = o == NULL || (cmps = cJSON_AddArrayToObject(o, "compare")) == NULL ||
@@ -236,11 +255,13 @@ char *okof__ep_add(const okof__ekv *kv)
         return finish(o, bad);
     cJSON_AddItemToArray(cmps, cmp);
     bad = add_bytes(cmp, "key", kv->key, kv->klen) ||
-          !cJSON_AddStringToObject(cmp, "target", "CREATE") ||
+          !cJSON_AddStringToObject(cmp, "target", mod_rev ? "MOD" : "CREATE") ||
           !cJSON_AddStringToObject(cmp, "result", "EQUAL") ||
-          add_int(cmp, "create_revision", 0) ||
+          add_int(cmp, mod_rev ? "mod_revision" : "create_revision", mod_rev) ||
           (ops = cJSON_AddArrayToObject(o, "success")) == NULL ||
-          add_put_op(ops, kv);
+          add_put_op(ops, kv) ||
+          (ops = cJSON_AddArrayToObject(o, "failure")) == NULL ||
+          add_range_op(ops, kv);
     return finish(o, bad);
 }
 
@@ -433,11 +454,62 @@ static cJSON *parse_reply(const unsigned char *body, size_t len)
     return o;
 }
 
+/* The value and mod revision of the first kv of the array kvs (none:
+ * empty and 0). */
+static int first_kv(const cJSON *kvs, okof__ebuf *val, long long *mod_rev)
+{
+    const cJSON *kv = cJSON_IsArray(kvs) ? cJSON_GetArrayItem(kvs, 0) : NULL;
+    val->n = 0;
+    *mod_rev = 0;
+    if (kvs != NULL && !cJSON_IsArray(kvs))
+        return -EPROTO;
+    if (kv == NULL)
+        return 0;
+    if (!cJSON_IsObject(kv) || get_int(kv, "mod_revision", mod_rev) != 0)
+        return -EPROTO;
+    return get_bytes(kv, "value", val);
+}
+
 int okof__ep_delete_reply(const unsigned char *body, size_t len,
-                          long long *deleted)
+                          long long *deleted, okof__ebuf *prev)
 {
     cJSON *o = parse_reply(body, len);
+    long long rev = 0;
     int rc = o && get_int(o, "deleted", deleted) == 0 && *deleted >= 0 ? 0 : -EPROTO;
+    if (rc == 0 && prev != NULL)
+        rc = first_kv(cJSON_GetObjectItemCaseSensitive(o, "prev_kvs"), prev, &rev);
+    cJSON_Delete(o);
+    return rc;
+}
+
+int okof__ep_add_reply(const unsigned char *body, size_t len, int *succeeded,
+                       okof__ebuf *cur, long long *mod_rev)
+{
+    cJSON *o = parse_reply(body, len);
+    const cJSON *s = o ? cJSON_GetObjectItemCaseSensitive(o, "succeeded") : NULL;
+    const cJSON *rs = o ? cJSON_GetObjectItemCaseSensitive(o, "responses") : NULL;
+    const cJSON *r = cJSON_IsArray(rs) ? cJSON_GetArrayItem(rs, 0) : NULL;
+    int rc = o && (s == NULL || cJSON_IsBool(s)) ? 0 : -EPROTO;
+    *succeeded = cJSON_IsTrue(s);
+    cur->n = 0;
+    *mod_rev = 0;
+    if (rc == 0 && !*succeeded) {
+        r = r ? cJSON_GetObjectItemCaseSensitive(r, "response_range") : NULL;
+        rc = r ? first_kv(cJSON_GetObjectItemCaseSensitive(r, "kvs"), cur, mod_rev)
+               : -EPROTO;
+    }
+    cJSON_Delete(o);
+    return rc;
+}
+
+int okof__ep_grant_reply(const unsigned char *body, size_t len, long long *id,
+                         long long *ttl_s)
+{
+    cJSON *o = parse_reply(body, len);
+    int rc = o && get_int(o, "ID", id) == 0 && get_int(o, "TTL", ttl_s) == 0 &&
+                     *id != 0 && *ttl_s > 0
+                 ? 0
+                 : -EPROTO;
     cJSON_Delete(o);
     return rc;
 }

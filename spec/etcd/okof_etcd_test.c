@@ -76,9 +76,9 @@ static void test_replies(void)
     CHECK(okof__ep_range_reply(U("{\"header\":{}}"), 13, &r) == -EPROTO);
     CHECK(okof__ep_range_reply(U("{\"header\":{\"revision\":\"3\"},\"kvs\":[{\"key\":\"**\"}]}"), 47,
                                &r) == -EPROTO);
-    CHECK(okof__ep_delete_reply(U("{\"header\":{},\"deleted\":\"1\"}"), 27, &deleted) == 0 &&
+    CHECK(okof__ep_delete_reply(U("{\"header\":{},\"deleted\":\"1\"}"), 27, &deleted, NULL) == 0 &&
           deleted == 1);
-    CHECK(okof__ep_delete_reply(U("{\"header\":{}}"), 13, &deleted) == 0 && deleted == 0);
+    CHECK(okof__ep_delete_reply(U("{\"header\":{}}"), 13, &deleted, NULL) == 0 && deleted == 0);
     CHECK(okof__ep_txn_reply(U("{\"header\":{},\"succeeded\":true}"), 30, &ok) == 0 && ok == 1);
     CHECK(okof__ep_txn_reply(U("{\"header\":{}}"), 13, &ok) == 0 && ok == 0);
     CHECK(okof__ep_put_reply(U("{}"), 2) == -EPROTO);
@@ -87,8 +87,8 @@ static void test_replies(void)
 static void test_requests(void)
 {
     unsigned char end[8];
-    okof__ekv kv = {U("/a/x"), 4, U("hi"), 2};
-    char *body = okof__ep_add(&kv);
+    okof__ekv kv = {U("/a/x"), 4, U("hi"), 2, 0};
+    char *body = okof__ep_add(&kv, 0);
     CHECK(body != NULL && strstr(body, "\"target\":\"CREATE\"") != NULL &&
           strstr(body, "\"create_revision\":\"0\"") != NULL &&
           strstr(body, "\"key\":\"L2EveA==\"") != NULL && strstr(body, "\"value\":\"aGk=\"") != NULL);
@@ -168,7 +168,7 @@ static void test_ops(void)
         return;
     }
     /* each member gets a share of what is left; refused moves on */
-    okof__eop_put(&op, h, "k", 1, "v", 1, 0);
+    okof__eop_put(&op, h, "k", 1, "v", 1, 0, 0);
     m = attempt_at(&op, 100.0, &ms);
     CHECK(m && strcmp(m, "a:1") == 0 && ms == 1666);
     okof__eop_done(&op, OKOF__TIMED_OUT, 0, NULL, 0, "timeout");
@@ -191,14 +191,14 @@ static void test_ops(void)
     CHECK(op.rc == -ETIMEDOUT);
     okof__eop_free(&op);
     /* an add whose connection broke is not sent again */
-    okof__eop_put(&op, h, "k", 1, "v", 1, 1);
+    okof__eop_put(&op, h, "k", 1, "v", 1, 1, 0);
     CHECK(attempt_at(&op, 300.0, &ms) != NULL);
     okof__eop_done(&op, OKOF__LOST, 0, NULL, 0, "reset");
     CHECK(attempt_at(&op, 300.1, &ms) == NULL && op.rc == -ETIMEDOUT);
     CHECK(strstr(okof_etcd_errmsg(h), "reset") != NULL);
     okof__eop_free(&op);
     /* members without a leader, or refusing: EUNAVAILABLE after all three */
-    okof__eop_get(&op, h, "k", 1);
+    okof__eop_get(&op, h, "k", 1, 0);
     CHECK(attempt_at(&op, 400.0, &ms) != NULL);
     answer(&op, 503, NO_LEADER);
     CHECK(attempt_at(&op, 400.1, &ms) != NULL);
@@ -208,12 +208,12 @@ static void test_ops(void)
     CHECK(attempt_at(&op, 400.3, &ms) == NULL && op.rc == OKOF_EUNAVAILABLE);
     okof__eop_free(&op);
     /* all refused: ECONNREFUSED; the time passed: ETIMEDOUT */
-    okof__eop_get(&op, h, "k", 1);
+    okof__eop_get(&op, h, "k", 1, 0);
     while (attempt_at(&op, 500.0, &ms) != NULL)
         okof__eop_done(&op, OKOF__REFUSED, 0, NULL, 0, "refused");
     CHECK(op.rc == -ECONNREFUSED);
     okof__eop_free(&op);
-    okof__eop_get(&op, h, "k", 1);
+    okof__eop_get(&op, h, "k", 1, 0);
     CHECK(attempt_at(&op, 600.0, &ms) != NULL);
     okof__eop_done(&op, OKOF__REFUSED, 0, NULL, 0, "refused");
     CHECK(attempt_at(&op, 605.0, &ms) == NULL && op.rc == -ETIMEDOUT);
@@ -227,7 +227,7 @@ static void test_ops(void)
             x = x * 1103515245UL + 12345UL;
             big[i] = (unsigned char)(x >> 16);
         }
-        okof__eop_put(&op, h, "k", 1, big, sizeof big, 0);
+        okof__eop_put(&op, h, "k", 1, big, sizeof big, 0, 0);
         CHECK(op.rc == -E2BIG && attempt_at(&op, 700.0, &ms) == NULL);
         okof__eop_free(&op);
     }
