@@ -44,6 +44,25 @@ local function lease_of(key)
   return id ~= nil and id ~= "0" and id or nil
 end
 
+-- A lease's decimal id in hex, as etcdctl lease takes it (exact: LuaJIT's
+-- numbers cannot hold every int64).
+local function hex_id(dec)
+  local digits, out = {}, {}
+  for d in dec:gmatch("%d") do digits[#digits + 1] = tonumber(d) end
+  while #digits > 0 do
+    local rem, q = 0, {}
+    for _, d in ipairs(digits) do
+      local cur = rem * 10 + d
+      local qd = math.floor(cur / 16)
+      rem = cur % 16
+      if #q > 0 or qd > 0 then q[#q + 1] = qd end
+    end
+    table.insert(out, 1, string.format("%x", rem))
+    digits = q
+  end
+  return table.concat(out)
+end
+
 local function lease_count()
   local out, ok = cluster:etcdctl("lease list")
   assert(ok, out)
@@ -129,7 +148,7 @@ describe("okofdb on etcd: ttl #etcd", function()
       local db, prefix = fresh()
       assert.is_true(db:put("a", "v", 300))
       local id = assert(lease_of(prefix .. "a"))
-      local out, ok = cluster:etcdctl(string.format("lease revoke %x", tonumber(id)))
+      local out, ok = cluster:etcdctl("lease revoke " .. hex_id(id))
       assert(ok, out)
       assert.is_nil(cluster:get_raw(prefix .. "a")) -- revoking removed its keys
       assert.is_true(db:put("b", "v", 300))
