@@ -301,14 +301,15 @@ static int granted(okof__eop *op, const unsigned char *body, size_t len)
 {
     long long id = 0, ttl_s = 0;
     const char *path = NULL;
+    char *req;
     int rc = okof__ep_grant_reply(body, len, &id, &ttl_s);
     if (rc != 0)
         return rc;
     okof__lease_keep(op->h, id, op->asked_at, ttl_s);
     op->lease = id;
     op->granting = 0;
-    again(op, path, write_request(op, &path));
-    op->path = path;
+    req = write_request(op, &path);
+    again(op, path, req);
     return op->rc;
 }
 
