@@ -9,12 +9,17 @@
 -- little waits; waits only outlast a ttl and assert no speed.
 local H = require("helpers")
 local EC = require("support.etcd_cluster")
+local RL = require("reliability.rlog")
 local okofdb = require("okofdb")
 
 if not EC.available() then
   describe("okofdb on etcd: ttl #etcd", function() pending(EC.why_not()) end)
   return
 end
+
+-- every test counted in the reliability log (etcd.tests, etcd.passed)
+local busted_it = it
+local function it(name, fn) return busted_it(name, RL.counted("etcd", fn)) end
 
 local PROCS = 8
 local cluster, stores = nil, 0
@@ -272,6 +277,7 @@ describe("okofdb on etcd: ttl #etcd", function()
           if l:match("^won") then won[#won + 1] = c end
         end
       end
+      RL.add("etcd.race.keys", 1)
       return won
     end
 
