@@ -124,7 +124,7 @@ void okof__eop_del(okof__eop *op, okof_etcd_t *h, const void *key, size_t klen)
     int rc;
     start(op, h, OKOF__OP_DEL);
     rc = take_key(op, key, klen, &kv);
-    first(op, rc, OKOF__EP_TXN, rc ? NULL : okof__ep_del_txn(&kv));
+    first(op, rc, OKOF__EP_DELETE, rc ? NULL : okof__ep_delete(&kv));
 }
 
 /* Each item's etcd key and value bytes; checks every key and every size
@@ -346,12 +346,11 @@ static int got(okof__eop *op, const unsigned char *body, size_t len)
     return okof__etcd_decode(v, &op->out, &op->olen, &op->fresh);
 }
 
-/* del's answer: removing an expired value removes no value (the reply
- * holds the value a key with a lease had). */
+/* del's answer: removing an expired value removes no value. */
 static int deleted(okof__eop *op, const unsigned char *body, size_t len)
 {
     long long n = 0;
-    int rc = okof__ep_del_txn_reply(body, len, &n, &op->cur);
+    int rc = okof__ep_delete_reply(body, len, &n, &op->cur);
     if (rc == 0 && n == 0)
         /* none left: but an attempt that timed out may have removed it */
         rc = op->timed_out ? -ETIMEDOUT : OKOF_NOTFOUND;

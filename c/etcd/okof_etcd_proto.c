@@ -214,38 +214,8 @@ char *okof__ep_put(const okof__ekv *kv)
 char *okof__ep_delete(const okof__ekv *key)
 {
     cJSON *o = cJSON_CreateObject();
-    return finish(o, o == NULL || add_bytes(o, "key", key->key, key->klen));
-}
-
-/* Append {"request_delete_range": {"key": key[, "prev_kv": true]}}. */
-static int add_delete_op(cJSON *ops, const okof__ekv *kv, int prev)
-{
-    cJSON *op = cJSON_CreateObject(), *del;
-    if (op == NULL)
-        return -1;
-    cJSON_AddItemToArray(ops, op);
-    del = cJSON_AddObjectToObject(op, "request_delete_range");
-    return del == NULL || add_bytes(del, "key", kv->key, kv->klen) ||
-           (prev && !cJSON_AddBoolToObject(del, "prev_kv", 1));
-}
-
-char *okof__ep_del_txn(const okof__ekv *key)
-{
-    cJSON *o = cJSON_CreateObject(), *cmps, *cmp, *ops;
-    int bad = o == NULL || (cmps = cJSON_AddArrayToObject(o, "compare")) == NULL ||
-              (cmp = cJSON_CreateObject()) == NULL;
-    if (bad)
-        return finish(o, bad);
-    cJSON_AddItemToArray(cmps, cmp);
-    bad = add_bytes(cmp, "key", key->key, key->klen) ||
-          !cJSON_AddStringToObject(cmp, "target", "LEASE") ||
-          !cJSON_AddStringToObject(cmp, "result", "EQUAL") ||
-          add_int(cmp, "lease", 0) ||
-          (ops = cJSON_AddArrayToObject(o, "success")) == NULL ||
-          add_delete_op(ops, key, 0) ||
-          (ops = cJSON_AddArrayToObject(o, "failure")) == NULL ||
-          add_delete_op(ops, key, 1);
-    return finish(o, bad);
+    return finish(o, o == NULL || add_bytes(o, "key", key->key, key->klen) ||
+                         !cJSON_AddBoolToObject(o, "prev_kv", 1));
 }
 
 char *okof__ep_grant(long long ttl_s)
@@ -508,25 +478,6 @@ int okof__ep_delete_reply(const unsigned char *body, size_t len,
     int rc = o && get_int(o, "deleted", deleted) == 0 && *deleted >= 0 ? 0 : -EPROTO;
     if (rc == 0 && prev != NULL)
         rc = first_kv(cJSON_GetObjectItemCaseSensitive(o, "prev_kvs"), prev, &rev);
-    cJSON_Delete(o);
-    return rc;
-}
-
-int okof__ep_del_txn_reply(const unsigned char *body, size_t len,
-                           long long *deleted, okof__ebuf *prev)
-{
-    cJSON *o = parse_reply(body, len);
-    const cJSON *rs = o ? cJSON_GetObjectItemCaseSensitive(o, "responses") : NULL;
-    const cJSON *r = cJSON_IsArray(rs) ? cJSON_GetArrayItem(rs, 0) : NULL;
-    long long rev = 0;
-    int rc = o != NULL && (rs == NULL || cJSON_IsArray(rs)) ? 0 : -EPROTO;
-    *deleted = 0;
-    prev->n = 0;
-    r = r ? cJSON_GetObjectItemCaseSensitive(r, "response_delete_range") : NULL;
-    if (rc == 0 && r != NULL)
-        rc = cJSON_IsObject(r) && get_int(r, "deleted", deleted) == 0 && *deleted >= 0
-                 ? first_kv(cJSON_GetObjectItemCaseSensitive(r, "prev_kvs"), prev, &rev)
-                 : -EPROTO;
     cJSON_Delete(o);
     return rc;
 }

@@ -56,11 +56,8 @@ char *okof__ep_range(const okof__ekv *key, const unsigned char *end,
                      size_t elen, long long limit, long long rev,
                      int keys_only);
 char *okof__ep_put(const okof__ekv *kv);
+/* Deletes the key and asks for the value it had. */
 char *okof__ep_delete(const okof__ekv *key);
-/* A transaction that deletes the key, asking for the value it had only
- * when the key has a lease (a value written with a ttl: was it expired?),
- * so that deleting a large value without one does not send it back. */
-char *okof__ep_del_txn(const okof__ekv *key);
 /* A transaction that puts kv if the key's create revision is 0 (mod_rev
  * 0), or else if its mod revision is mod_rev; when the compare fails it
  * reads the key's value instead (okof__ep_add_reply). */
@@ -110,10 +107,6 @@ void okof__ep_range_free(okof__erange *r);
  * key had (left empty when the reply has none). */
 int okof__ep_delete_reply(const unsigned char *body, size_t len,
                           long long *deleted, okof__ebuf *prev);
-/* okof__ep_del_txn's reply: *deleted, and prev the value the key had
- * when it had a lease (else empty). */
-int okof__ep_del_txn_reply(const unsigned char *body, size_t len,
-                           long long *deleted, okof__ebuf *prev);
 /* add's txn: *succeeded; when it failed, cur is the key's value and
  * *mod_rev its mod revision (0 and empty: no value). */
 int okof__ep_add_reply(const unsigned char *body, size_t len, int *succeeded,

@@ -300,22 +300,6 @@ static void test_leases(void)
     okof__eop_put(&op, h, "k", 1, "v", 1, 0, -1);
     CHECK(op.rc == -EINVAL && request_at(&op, 4.1, &body) == NULL);
     okof__eop_free(&op);
-    /* del: one transaction, the value back only for a key with a lease */
-    okof__eop_del(&op, h, "k", 1);
-    path = request_at(&op, 5.0, &body);
-    CHECK(path && strcmp(path, OKOF__EP_TXN) == 0 && strstr(body, "\"target\":\"LEASE\"") &&
-          strstr(body, "\"success\":[{\"request_delete_range\":{\"key\":\"L2FwcC9r\"}}]") &&
-          strstr(body, "\"prev_kv\":true"));
-    answer(&op, 200, "{\"header\":{},\"succeeded\":true,\"responses\":[{\"response_delete_range\":"
-                     "{\"header\":{},\"deleted\":\"1\"}}]}");
-    CHECK(op.rc == 0);
-    okof__eop_free(&op);
-    okof__eop_del(&op, h, "k", 1);
-    CHECK(request_at(&op, 6.0, &body) != NULL);
-    answer(&op, 200, "{\"header\":{},\"succeeded\":true,\"responses\":[{\"response_delete_range\":"
-                     "{\"header\":{}}}]}");
-    CHECK(op.rc == OKOF_NOTFOUND);
-    okof__eop_free(&op);
     okof_etcd_close(h);
 }
 
