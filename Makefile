@@ -280,7 +280,7 @@ rel_step = $(2) >build/reliability-$(1).out 2>&1; \
 reliability-check: $(SO) $(FAULT_SHIM) $(PC_SHIM) build/okofdb/etcd.so
 	@mkdir -p build && rm -f $(REL_LOG) $(REL_OUT) build/reliability-*.out
 	$(call rel_step,slow,$(REL_ENV) $(LUA) $(BUSTED) --tags=slow spec/reliability)
-	$(call rel_step,etcd,$(REL_ENV) $(LUA) $(BUSTED) spec/etcd/race_spec.lua spec/etcd/failover_spec.lua spec/etcd/layout_spec.lua)
+	$(call rel_step,etcd,$(REL_ENV) $(LUA) $(BUSTED) spec/etcd/race_spec.lua spec/etcd/failover_spec.lua spec/etcd/layout_spec.lua spec/etcd/ttl_spec.lua)
 	$(call rel_step,quick,$(REL_ENV) $(LUA) $(BUSTED) --exclude-tags=slow spec/reliability)
 	$(call rel_step,corruption,$(REL_ENV) $(LUA) $(BUSTED) spec/corruption_spec.lua)
 	$(call rel_step,faults,OKOF_RELIABILITY_LOG=$(CURDIR)/$(REL_LOG) $(MAKE) --no-print-directory faults)

@@ -44,6 +44,7 @@ build = {
             "c/etcd/okof_etcd.c",
             "c/etcd/okof_etcd_curl.c",
             "c/etcd/okof_etcd_iter.c",
+            "c/etcd/okof_etcd_lease.c",
             "c/etcd/okof_etcd_op.c",
             "c/etcd/okof_etcd_proto.c",
             -- the shared binding: arguments, codecs, values, put_many's items

@@ -477,6 +477,16 @@ if #etcd_sizes > 0 then
         op == "keys" and ", per entry" or "", cells[1], cells[2])
     end
   end
+  -- a put with a ttl (its lease shared by the values of a handle) beside
+  -- okofdb's own put: no floor makes leases
+  for _, size in ipairs(etcd_sizes) do
+    local cells = {}
+    for _, impl in ipairs({ "okofdb-lua5.4", "okofdb-luajit" }) do
+      cells[#cells + 1] = check_cell("etcd", etcd_at(size, "put_ttl", impl),
+                                     scaled(etcd_at(size, "put", impl), 2))
+    end
+    w("| put_ttl %s ≤ 2.00 × okofdb's put | %s | %s |", size_name(size), cells[1], cells[2])
+  end
   w("")
   local c = summary.etcd
   if c then w("etcd: %d PASS, %d MISS.", c.pass, c.miss) w("") end

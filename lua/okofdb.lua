@@ -424,7 +424,8 @@ local M = {
 -- @{db:del} removes its file and returns `false`, @{db:sweep} removes its
 -- file; @{db:keys} may still yield its key. The file is read and verified
 -- as by @{db:get}. The expiry is stored in the value file's header (see
--- `docs/ttl.md`).
+-- `docs/ttl.md`). On an etcd store the header is read the same way; the
+-- key's etcd lease only lets the cluster remove it (`docs/etcd.md`).
 -- @function db:ttl
 -- @tparam string key the key
 -- @treturn[1] number the seconds left, with fractions

@@ -3,7 +3,7 @@
 # 3-member cluster (make etcd), sanitized (make etcd-asan), and its C API
 # under valgrind (make etcd-valgrind). Included by the Makefile.
 ETCD_SRC  = c/etcd/okof_etcd.c c/etcd/okof_etcd_iter.c c/etcd/okof_etcd_op.c c/etcd/okof_etcd_proto.c \
-            c/etcd/okof_etcd_curl.c
+            c/etcd/okof_etcd_curl.c c/etcd/okof_etcd_lease.c
 ETCD_HDR  = c/etcd/okof_etcd.h c/etcd/okof_etcd_int.h c/etcd/okof_etcd_proto.h c/etcd/lua_etcd.h
 # The shared binding: arguments, codecs, values, put_many's items.
 ETCD_BIND = c/etcd/lua_etcd.c c/etcd/lua_etcd_ops.c c/etcd/lua_etcd_walk.c c/lua_args.c c/lua_codec.c c/lua_values.c c/lua_ops.c

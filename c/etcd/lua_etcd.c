@@ -181,7 +181,7 @@ static int l_open(lua_State *L)
 static const luaL_Reg methods[] = {
     {"put", okof__le_put},   {"get", okof__le_get},           {"del", okof__le_del},
     {"add", okof__le_add},   {"put_many", okof__le_put_many}, {"sweep", l_sweep},
-    {"close", l_close}, {NULL, NULL}};
+    {"ttl", okof__le_ttl},   {"close", l_close}, {NULL, NULL}};
 
 static const luaL_Reg metamethods[] = {
     {"__gc", l_close}, {"__close", l_close}, {"__tostring", l_tostring},
@@ -197,7 +197,8 @@ static const luaL_Reg op_methods[] = {
 /* The operations of the methods, begun: for another transport. */
 static const luaL_Reg begins[] = {
     {"get", okof__le_begin_get}, {"put", okof__le_begin_put}, {"add", okof__le_begin_add},
-    {"del", okof__le_begin_del}, {"put_many", okof__le_begin_put_many}, {NULL, NULL}};
+    {"del", okof__le_begin_del}, {"put_many", okof__le_begin_put_many},
+    {"ttl", okof__le_begin_ttl}, {NULL, NULL}};
 
 static void create_op_meta(lua_State *L)
 {

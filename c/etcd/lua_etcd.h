@@ -62,6 +62,7 @@ lop *okof__le_new_op(lua_State *L, const char *fn, int hidx);
 /* The operation at -1 keeps the value at idx in its table's slot. */
 void okof__le_keep(lua_State *L, int idx, int slot);
 int okof__le_get(lua_State *L);
+int okof__le_ttl(lua_State *L);
 int okof__le_put(lua_State *L);
 int okof__le_add(lua_State *L);
 int okof__le_del(lua_State *L);
@@ -69,6 +70,7 @@ int okof__le_put_many(lua_State *L);
 /* Begin get, put, add, del, put_many: the method's arguments checked, the
  * operation pushed, for another transport (_begin in the module). */
 int okof__le_begin_get(lua_State *L);
+int okof__le_begin_ttl(lua_State *L);
 int okof__le_begin_put(lua_State *L);
 int okof__le_begin_add(lua_State *L);
 int okof__le_begin_del(lua_State *L);

@@ -74,20 +74,30 @@ static letcd *op_handle(lua_State *L, int idx, const lop *o)
 
 /* Begin each method: the arguments as the method takes them, the
  * operation pushed. */
-int okof__le_begin_get(lua_State *L)
+static int begin_read(lua_State *L, const char *fn, int ttl)
 {
-    letcd *e = okof__le_self(L, "get");
+    letcd *e = okof__le_self(L, fn);
     size_t klen;
     const char *key;
     lop *o;
-    okof__le_live(L, e, "get");
-    key = check_key(L, 2, "get", &klen);
+    okof__le_live(L, e, fn);
+    key = check_key(L, 2, fn, &klen);
     lua_settop(L, 2);
-    o = okof__le_new_op(L, "get", 1);
+    o = okof__le_new_op(L, fn, 1);
     okof__le_keep(L, 2, OP_KEY);
-    okof__eop_get(&o->op, okof__le_live(L, e, "get"), key, klen);
+    okof__eop_get(&o->op, okof__le_live(L, e, fn), key, klen, ttl);
     o->live = 1;
     return 1;
+}
+
+int okof__le_begin_get(lua_State *L)
+{
+    return begin_read(L, "get", 0);
+}
+
+int okof__le_begin_ttl(lua_State *L)
+{
+    return begin_read(L, "ttl", 1);
 }
 
 static int begin_store(lua_State *L, const char *fn, int add)
@@ -95,13 +105,15 @@ static int begin_store(lua_State *L, const char *fn, int add)
     letcd *e = okof__le_self(L, fn);
     size_t klen, vlen;
     const char *key, *val;
+    int64_t ttl;
     lop *o;
     okof__le_live(L, e, fn);
     key = check_key(L, 2, fn, &klen);
+    ttl = okof__l_checkttl(L, 4, 3, fn);
     val = okof__l_tobytes(L, 1, 3, 2, fn, &vlen);
     o = okof__le_new_op(L, fn, 1);
     okof__le_keep(L, 2, OP_KEY);
-    okof__eop_put(&o->op, okof__le_live(L, e, fn), key, klen, val, vlen, add);
+    okof__eop_put(&o->op, okof__le_live(L, e, fn), key, klen, val, vlen, add, ttl);
     o->live = 1;
     return 1;
 }
@@ -137,13 +149,17 @@ int okof__le_begin_put_many(lua_State *L)
     letcd *e = okof__le_self(L, "put_many");
     size_t n;
     okof_kv *items;
+    int64_t ttl;
     lop *o;
     okof__le_live(L, e, "put_many");
+    if (!lua_istable(L, 2))
+        okof__l_typeerror(L, 2, 1, "put_many", "items", "table");
+    ttl = okof__l_checkttl(L, 3, 2, "put_many");
     items = okof__l_items(L, "put_many", &n); /* at 3, strings at 4 */
     o = okof__le_new_op(L, "put_many", 1);
     okof__le_keep(L, 3, OP_ITEMS);
     okof__le_keep(L, 4, OP_ANCHOR);
-    okof__eop_puts(&o->op, okof__le_live(L, e, "put_many"), items, n);
+    okof__eop_puts(&o->op, okof__le_live(L, e, "put_many"), items, n, ttl);
     o->live = 1;
     return 1;
 }
@@ -156,6 +172,24 @@ static const char *op_key(lua_State *L, int idx, size_t *klen)
     lua_remove(L, -2);
     *klen = 0;
     return lua_isnil(L, -1) ? NULL : lua_tolstring(L, -1, klen);
+}
+
+/* ttl's results: seconds left, false (never), nil (no value). */
+static int push_ttl(lua_State *L, const letcd *e, int rc, const char *key,
+                    size_t klen, uint64_t expiry)
+{
+    int64_t ms = -1;
+    if (rc == 0)
+        rc = okof__etcd_ms_left(expiry, &ms);
+    if (rc == OKOF_NOTFOUND)
+        lua_pushnil(L);
+    else if (rc != 0)
+        return okof__le_fail(L, e, rc, "ttl", key, klen, 0);
+    else if (ms < 0)
+        lua_pushboolean(L, 0);
+    else
+        lua_pushnumber(L, (lua_Number)ms / 1000);
+    return 1;
 }
 
 /* put_many's failure: nil, msg, code, written. */
@@ -192,6 +226,8 @@ static int results(lua_State *L, int idx)
         okof__l_push_decoder(L);
         n = okof__l_push_read(L, hdx, "get", key, klen, o->op.out, o->op.olen, 0);
         return n < 0 ? 3 : 1;
+    case OKOF__OP_TTL:
+        return push_ttl(L, e, rc, key, klen, o->op.expiry);
     case OKOF__OP_PUTS:
         if (rc != 0)
             return finish_puts(L, idx, e, o);
@@ -229,6 +265,12 @@ static int run(lua_State *L)
 int okof__le_get(lua_State *L)
 {
     okof__le_begin_get(L);
+    return run(L);
+}
+
+int okof__le_ttl(lua_State *L)
+{
+    okof__le_begin_ttl(L);
     return run(L);
 }
 

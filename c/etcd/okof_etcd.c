@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "okof_frame.h"
+#include "okof_io.h"
+#include "okof_ttl.h"
 
 enum { FORMAT_FRAMED = 0x01, MAX_MEMBERS = 64 };
 
@@ -174,14 +176,19 @@ static int to_ebuf(void *ud, struct iovec *iov, int iovcnt)
     return 0;
 }
 
+int okof__etcd_expired(const unsigned char *s, size_t n)
+{
+    return okof__ttl_expired(okof__frame_expiry(s, n));
+}
+
 int okof__etcd_encode(okof_etcd_t *h, const void *val, size_t vlen,
-                      okof__ebuf *b)
+                      uint64_t expiry, okof__ebuf *b)
 {
     b->n = 0;
     if (vlen >= h->o.compress_min && h->scratch == NULL &&
         (h->scratch = (unsigned char *)malloc(okof__frame_scratch_size())) == NULL)
         return -ENOMEM;
-    return okof__frame_encode((const unsigned char *)val, vlen, 0,
+    return okof__frame_encode((const unsigned char *)val, vlen, expiry,
                               h->o.compress_min, h->scratch, to_ebuf, b);
 }
 
@@ -192,7 +199,7 @@ int okof_etcd_get(okof_etcd_t *h, const void *key, size_t klen, void **val,
 {
     okof__eop op;
     int rc;
-    okof__eop_get(&op, h, key, klen);
+    okof__eop_get(&op, h, key, klen, 0);
     rc = okof__etcd_run(&op);
     *val = NULL;
     *vlen = 0;
@@ -218,16 +225,28 @@ static int run(okof__eop *op)
 int okof_etcd_put(okof_etcd_t *h, const void *key, size_t klen,
                   const void *val, size_t vlen)
 {
+    return okof_etcd_put_ttl(h, key, klen, val, vlen, 0);
+}
+
+int okof_etcd_put_ttl(okof_etcd_t *h, const void *key, size_t klen,
+                      const void *val, size_t vlen, int64_t ttl_ms)
+{
     okof__eop op;
-    okof__eop_put(&op, h, key, klen, val, vlen, 0);
+    okof__eop_put(&op, h, key, klen, val, vlen, 0, ttl_ms);
     return run(&op);
 }
 
 int okof_etcd_add(okof_etcd_t *h, const void *key, size_t klen,
                   const void *val, size_t vlen)
 {
+    return okof_etcd_add_ttl(h, key, klen, val, vlen, 0);
+}
+
+int okof_etcd_add_ttl(okof_etcd_t *h, const void *key, size_t klen,
+                      const void *val, size_t vlen, int64_t ttl_ms)
+{
     okof__eop op;
-    okof__eop_put(&op, h, key, klen, val, vlen, 1);
+    okof__eop_put(&op, h, key, klen, val, vlen, 1, ttl_ms);
     return run(&op);
 }
 
@@ -241,12 +260,46 @@ int okof_etcd_del(okof_etcd_t *h, const void *key, size_t klen)
 int okof_etcd_put_many(okof_etcd_t *h, const okof_kv *items, size_t n,
                        size_t *written)
 {
+    return okof_etcd_put_many_ttl(h, items, n, 0, written);
+}
+
+int okof_etcd_put_many_ttl(okof_etcd_t *h, const okof_kv *items, size_t n,
+                           int64_t ttl_ms, size_t *written)
+{
     okof__eop op;
     int rc;
-    okof__eop_puts(&op, h, items, n);
+    okof__eop_puts(&op, h, items, n, ttl_ms);
     rc = okof__etcd_run(&op);
     if (written != NULL)
         *written = op.done;
+    okof__eop_free(&op);
+    return rc;
+}
+
+int okof__etcd_ms_left(uint64_t expiry, int64_t *ms_left)
+{
+    int64_t now = 0;
+    int rc;
+    *ms_left = -1;
+    if (expiry == 0)
+        return 0;
+    if ((rc = okof__io_now_ms(&now)) != 0)
+        return rc;
+    if ((uint64_t)now >= expiry)
+        return OKOF_NOTFOUND;
+    *ms_left = (int64_t)(expiry - (uint64_t)now);
+    return 0;
+}
+
+int okof_etcd_ttl(okof_etcd_t *h, const void *key, size_t klen, int64_t *ms_left)
+{
+    okof__eop op;
+    int rc;
+    okof__eop_get(&op, h, key, klen, 1);
+    rc = okof__etcd_run(&op);
+    *ms_left = -1;
+    if (rc == 0)
+        rc = okof__etcd_ms_left(op.expiry, ms_left);
     okof__eop_free(&op);
     return rc;
 }

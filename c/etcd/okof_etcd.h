@@ -35,6 +35,7 @@
 #define OKOF_ETCD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "okof.h"
 
@@ -112,7 +113,8 @@ int okof_etcd_add(okof_etcd_t *h, const void *key, size_t klen,
 
 /*
  * okof_etcd_del -- remove the value of `key`.
- * Returns 0 (removed), OKOF_NOTFOUND (there was none), OKOF_EBADKEY, or
+ * Returns 0 (removed), OKOF_NOTFOUND (there was none, or an expired one:
+ * it is removed too), OKOF_EBADKEY, or
  * the codes of the cluster. When a member did not answer in time and the
  * next one finds no value, the first may have removed it: -ETIMEDOUT.
  */
@@ -130,6 +132,49 @@ int okof_etcd_del(okof_etcd_t *h, const void *key, size_t klen);
  */
 int okof_etcd_put_many(okof_etcd_t *h, const okof_kv *items, size_t n,
                        size_t *written);
+
+/*
+ * Expiry (TTL) -- as okof.h's: a value stored with ttl_ms > 0 expires
+ * ttl_ms milliseconds from now; its value header holds the exact expiry,
+ * and from then on get, ttl, add, del and walks with values treat it as
+ * no value (a walk of keys alone may still list it). The cluster removes
+ * it by itself: each such value is attached to an etcd lease that ends at
+ * or after its expiry, within 1 s or a tenth of the ttl. Leases are shared
+ * by the values of a handle that fit them (a handle keeps a few), so most
+ * writes send no extra request; a lease the cluster has lost is replaced
+ * once. A ttl_ms of 0 means never (no lease: a put without ttl over a
+ * value with one makes it permanent); a negative ttl_ms or one over
+ * OKOF_TTL_MAX_MS is -EINVAL, with nothing sent.
+ */
+
+/* okof_etcd_put_ttl -- okof_etcd_put of a value expiring ttl_ms from now. */
+int okof_etcd_put_ttl(okof_etcd_t *h, const void *key, size_t klen,
+                      const void *val, size_t vlen, int64_t ttl_ms);
+
+/*
+ * okof_etcd_add_ttl -- okof_etcd_add of a value expiring ttl_ms from now.
+ * An expired value counts as none: when the transaction finds one (its
+ * lease has not removed it yet), a second transaction puts the new value
+ * only if the key's mod revision is still the expired value's, so of any
+ * number of writers exactly one succeeds. okof_etcd_add does the same.
+ */
+int okof_etcd_add_ttl(okof_etcd_t *h, const void *key, size_t klen,
+                      const void *val, size_t vlen, int64_t ttl_ms);
+
+/* okof_etcd_put_many_ttl -- okof_etcd_put_many where every value expires
+ * ttl_ms from now (one lease for all of them). */
+int okof_etcd_put_many_ttl(okof_etcd_t *h, const okof_kv *items, size_t n,
+                           int64_t ttl_ms, size_t *written);
+
+/*
+ * okof_etcd_ttl -- how long the value of `key` has left, read from the
+ * value's header (the lease is only its removal).
+ *   ms_left  receives the milliseconds left (at least 1), or -1 when the
+ *            value never expires.
+ * The value is verified as by okof_etcd_get. Returns 0, OKOF_NOTFOUND (no
+ * value, or an expired one), or the errors of okof_etcd_get.
+ */
+int okof_etcd_ttl(okof_etcd_t *h, const void *key, size_t klen, int64_t *ms_left);
 
 /*
  * okof_etcd_iter_open -- start a walk over the keys that begin with

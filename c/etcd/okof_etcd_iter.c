@@ -101,9 +101,12 @@ int okof__iter_take(okof_etcd_iter_t *it, const char **key, size_t *klen,
         k = &it->page.kvs[2 * it->pos];
         if (k->n < it->h->plen || memcmp(k->p, it->h->prefix, it->h->plen) != 0)
             return -EPROTO; /* a key outside the range asked for */
-        if (okof_key_check(k->p + it->h->plen, k->n - it->h->plen) == 0)
+        if (okof_key_check(k->p + it->h->plen, k->n - it->h->plen) == 0 &&
+            !(it->values && okof__etcd_expired(k[1].p, k[1].n)))
             break;
-        it->pos++; /* not a key of the store: "/PATH/" alone, too long */
+        /* not a key of the store ("/PATH/" alone, too long), or a value
+         * that has expired */
+        it->pos++;
     }
     *key = (const char *)k->p + it->h->plen;
     *klen = k->n - it->h->plen;

@@ -9,6 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "okof_frame.h"
+#include "okof_io.h"
+#include "okof_ttl.h"
+
 /* ---- starting ------------------------------------------------------------ */
 
 static void start(okof__eop *op, okof_etcd_t *h, int kind)
@@ -51,32 +55,67 @@ static void first(okof__eop *op, int rc, const char *path, char *body)
     }
 }
 
-void okof__eop_get(okof__eop *op, okof_etcd_t *h, const void *key, size_t klen)
+void okof__eop_get(okof__eop *op, okof_etcd_t *h, const void *key, size_t klen,
+                   int ttl)
 {
     okof__ekv kv = {0};
     int rc;
-    start(op, h, OKOF__OP_GET);
+    start(op, h, ttl ? OKOF__OP_TTL : OKOF__OP_GET);
     rc = take_key(op, key, klen, &kv);
     first(op, rc, OKOF__EP_RANGE, rc ? NULL : okof__ep_range(&kv, NULL, 0, 0, 0, 0));
 }
 
-void okof__eop_put(okof__eop *op, okof_etcd_t *h, const void *key, size_t klen,
-                   const void *val, size_t vlen, int add)
+/* The request that writes the op's values, with op->lease. */
+static char *write_request(okof__eop *op, const char **path)
 {
-    okof__ekv kv = {0};
+    size_t i;
+    op->kv.lease = op->lease;
+    *path = op->kind == OKOF__OP_PUT ? OKOF__EP_PUT : OKOF__EP_TXN;
+    if (op->kind == OKOF__OP_PUT)
+        return okof__ep_put(&op->kv);
+    if (op->kind == OKOF__OP_ADD)
+        return okof__ep_add(&op->kv, 0);
+    for (i = 0; i < op->n; i++)
+        op->kvs[i].lease = op->lease;
+    return NULL; /* put_many: next_txn makes each transaction */
+}
+
+/* The first request of a write: a lease grant when the values expire
+ * and no lease of the handle fits them, else the write itself. */
+static char *first_write(okof__eop *op, const char **path)
+{
+    int64_t now = 0;
+    op->lease = op->expiry ? okof__lease_find(op->h, op->expiry, op->ttl_ms) : 0;
+    op->granting = op->expiry != 0 && op->lease == 0;
+    if (!op->granting)
+        return write_request(op, path);
+    if (okof__io_now_ms(&now) != 0)
+        now = 0;
+    op->asked_at = (uint64_t)now;
+    *path = OKOF__EP_GRANT;
+    return okof__ep_grant(okof__lease_seconds(op->expiry, op->ttl_ms, op->asked_at));
+}
+
+void okof__eop_put(okof__eop *op, okof_etcd_t *h, const void *key, size_t klen,
+                   const void *val, size_t vlen, int add, int64_t ttl_ms)
+{
+    const char *path = NULL;
+    char *body = NULL;
     int rc;
     start(op, h, add ? OKOF__OP_ADD : OKOF__OP_PUT);
-    rc = take_key(op, key, klen, &kv);
+    rc = take_key(op, key, klen, &op->kv);
     if (rc == 0)
-        rc = okof__etcd_encode(h, val, vlen, &op->val);
+        rc = okof__ttl_expiry(ttl_ms, &op->expiry);
+    op->ttl_ms = ttl_ms;
+    if (rc == 0)
+        rc = okof__etcd_encode(h, val, vlen, op->expiry, &op->val);
     if (rc == 0 && !fits(h, okof__ep_put_cost(op->key.n, op->val.n)))
         rc = -E2BIG;
-    kv.val = op->val.p;
-    kv.vlen = op->val.n;
-    if (add)
-        first(op, rc, OKOF__EP_TXN, rc ? NULL : okof__ep_add(&kv));
-    else
-        first(op, rc, OKOF__EP_PUT, rc ? NULL : okof__ep_put(&kv));
+    op->kv.val = op->val.p;
+    op->kv.vlen = op->val.n;
+    if (rc == 0 && (body = first_write(op, &path)) == NULL)
+        rc = -ENOMEM;
+    first(op, rc, path, body);
 }
 
 void okof__eop_del(okof__eop *op, okof_etcd_t *h, const void *key, size_t klen)
@@ -99,7 +138,8 @@ static int prepare(okof__eop *op, const okof_kv *items, size_t n)
     for (i = 0; i < n && rc == 0; i++) {
         okof__ebuf *k = &op->bufs[2 * i], *v = &op->bufs[2 * i + 1];
         if ((rc = okof__etcd_key(op->h, items[i].key, items[i].klen, k)) != 0 ||
-            (rc = okof__etcd_encode(op->h, items[i].val, items[i].vlen, v)) != 0)
+            (rc = okof__etcd_encode(op->h, items[i].val, items[i].vlen,
+                                    op->expiry, v)) != 0)
             break;
         op->kvs[i].key = k->p;
         op->kvs[i].klen = k->n;
@@ -112,18 +152,27 @@ static int prepare(okof__eop *op, const okof_kv *items, size_t n)
 }
 
 void okof__eop_puts(okof__eop *op, okof_etcd_t *h, const okof_kv *items,
-                    size_t n)
+                    size_t n, int64_t ttl_ms)
 {
     int rc;
     start(op, h, OKOF__OP_PUTS);
     op->n = n;
+    op->ttl_ms = ttl_ms;
     op->bufs = (okof__ebuf *)calloc(2 * n + 1, sizeof *op->bufs);
     op->kvs = (okof__ekv *)calloc(n + 1, sizeof *op->kvs);
-    rc = op->bufs && op->kvs ? prepare(op, items, n) : -ENOMEM;
+    rc = op->bufs && op->kvs ? okof__ttl_expiry(ttl_ms, &op->expiry) : -ENOMEM;
+    if (rc == 0)
+        rc = prepare(op, items, n);
     if (rc == 0 && n == 0)
         op->rc = 0;
     else if (rc != 0)
         op->rc = rc;
+    else if (op->expiry != 0) /* a grant first, when no lease fits */
+        op->body = first_write(op, &op->path);
+    else
+        write_request(op, &op->path);
+    if (op->rc == OKOF__OP_BUSY && op->granting && op->body == NULL)
+        op->rc = -ENOMEM;
 }
 
 void okof__eop_page(okof__eop *op, okof_etcd_iter_t *it)
@@ -139,6 +188,7 @@ void okof__eop_free(okof__eop *op)
     free(op->body);
     okof__ebuf_free(&op->key);
     okof__ebuf_free(&op->val);
+    okof__ebuf_free(&op->cur);
     okof__ep_range_free(&op->range);
     if (op->fresh)
         free(op->out);
@@ -235,33 +285,105 @@ static void note(okof_etcd_t *h, const char *member, const char *text)
     h->msg[len] = '\0';
 }
 
+/* Send body to path next, within the same time, from the first member. */
+static void again(okof__eop *op, const char *path, char *body)
+{
+    op->path = path;
+    op->body = body;
+    op->tries = 0;
+    op->timed_out = op->unavailable = 0;
+    if (body == NULL && op->kind != OKOF__OP_PUTS)
+        op->rc = -ENOMEM;
+}
+
+/* A grant's answer: the lease is kept, the write comes next. */
+static int granted(okof__eop *op, const unsigned char *body, size_t len)
+{
+    long long id = 0, ttl_s = 0;
+    const char *path = NULL;
+    char *req;
+    int rc = okof__ep_grant_reply(body, len, &id, &ttl_s);
+    if (rc != 0)
+        return rc;
+    okof__lease_keep(op->h, id, op->asked_at, ttl_s);
+    op->lease = id;
+    op->granting = 0;
+    req = write_request(op, &path);
+    again(op, path, req);
+    return op->rc;
+}
+
+/* add's answer. When a value was there but has expired (its lease did
+ * not remove it yet), the put is tried again in a transaction comparing
+ * the key's mod revision with that value's: of many writers, the one
+ * whose transaction comes first wins. */
+static int added(okof__eop *op, const unsigned char *body, size_t len)
+{
+    long long rev = 0;
+    int ok = 0, rc = okof__ep_add_reply(body, len, &ok, &op->cur, &rev);
+    if (rc != 0 || ok)
+        return rc;
+    if (op->rounds == 8 || (rev != 0 && !okof__etcd_expired(op->cur.p, op->cur.n)))
+        return OKOF_EXISTS;
+    op->rounds++; /* expired, or removed since the compare */
+    again(op, OKOF__EP_TXN, okof__ep_add(&op->kv, rev));
+    return op->rc;
+}
+
+/* get's and ttl's answer: the value, unless it has expired. */
+static int got(okof__eop *op, const unsigned char *body, size_t len)
+{
+    okof__ebuf *v;
+    int rc = okof__ep_range_reply(body, len, &op->range);
+    if (rc == 0 && op->range.n == 0)
+        return OKOF_NOTFOUND;
+    if (rc != 0)
+        return rc;
+    v = &op->range.kvs[1];
+    op->expiry = okof__frame_expiry(v->p, v->n);
+    if (okof__ttl_expired(op->expiry))
+        return OKOF_NOTFOUND;
+    return okof__etcd_decode(v, &op->out, &op->olen, &op->fresh);
+}
+
+/* del's answer: removing an expired value removes no value. */
+static int deleted(okof__eop *op, const unsigned char *body, size_t len)
+{
+    long long n = 0;
+    int rc = okof__ep_delete_reply(body, len, &n, &op->cur);
+    if (rc == 0 && n == 0)
+        /* none left: but an attempt that timed out may have removed it */
+        rc = op->timed_out ? -ETIMEDOUT : OKOF_NOTFOUND;
+    if (rc == 0 && okof__etcd_expired(op->cur.p, op->cur.n))
+        rc = OKOF_NOTFOUND;
+    return rc;
+}
+
 /* The answer of a cluster to the op's request: its result, or the next
- * request (put_many). */
+ * request (a write after its lease, put_many's next transaction, add
+ * over an expired value). */
 static void interpret(okof__eop *op, const unsigned char *body, size_t len)
 {
-    long long deleted = 0;
     int rc = 0, ok = 0;
     free(op->body);
     op->body = NULL;
+    if (op->granting) {
+        op->rc = granted(op, body, len);
+        return;
+    }
     switch (op->kind) {
     case OKOF__OP_GET:
-        rc = okof__ep_range_reply(body, len, &op->range);
-        if (rc == 0 && op->range.n == 0)
-            rc = OKOF_NOTFOUND;
-        if (rc == 0)
-            rc = okof__etcd_decode(&op->range.kvs[1], &op->out, &op->olen, &op->fresh);
+    case OKOF__OP_TTL:
+        rc = got(op, body, len);
         break;
     case OKOF__OP_PUT:
         rc = okof__ep_put_reply(body, len);
         break;
     case OKOF__OP_ADD:
-        if ((rc = okof__ep_txn_reply(body, len, &ok)) == 0 && !ok)
-            rc = OKOF_EXISTS;
+        rc = added(op, body, len);
         break;
     case OKOF__OP_DEL:
-        if ((rc = okof__ep_delete_reply(body, len, &deleted)) == 0 && deleted == 0)
-            /* none left: but an attempt that timed out may have removed it */
-            rc = op->timed_out ? -ETIMEDOUT : OKOF_NOTFOUND;
+        rc = deleted(op, body, len);
         break;
     case OKOF__OP_PUTS:
         if ((rc = okof__ep_txn_reply(body, len, &ok)) == 0)
@@ -276,6 +398,27 @@ static void interpret(okof__eop *op, const unsigned char *body, size_t len)
         rc = okof__iter_reply(op->it, body, len);
     }
     op->rc = rc;
+}
+
+/* A write refused because the cluster no longer has its lease: once, a
+ * new lease and the write again. 1 when so. */
+static int regrant(okof__eop *op, int rc, const char *text)
+{
+    const char *path = NULL;
+    char *body;
+    if (rc == 0 || op->lease == 0 || op->regranted || op->granting ||
+        strstr(text, "lease not found") == NULL)
+        return 0;
+    okof__lease_drop(op->h, op->lease);
+    op->regranted = 1;
+    free(op->body);
+    body = first_write(op, &path);
+    again(op, path, body);
+    if (op->kind == OKOF__OP_PUTS && !op->granting)
+        op->path = OKOF__EP_TXN;
+    if (op->granting && body == NULL)
+        op->rc = -ENOMEM;
+    return 1;
 }
 
 void okof__eop_done(okof__eop *op, enum okof__outcome outcome, long status,
@@ -296,6 +439,8 @@ void okof__eop_done(okof__eop *op, enum okof__outcome outcome, long status,
             note(h, h->members[i], text);
         if (next == OKOF__EP_DONE) {
             h->cur = i;
+            if (regrant(op, rc, text))
+                return;
             if (rc != 0)
                 finish(op, rc);
             else
@@ -311,6 +456,6 @@ void okof__eop_done(okof__eop *op, enum okof__outcome outcome, long status,
     op->tries++;
     /* An add that may have been applied is not sent again: of two
      * attempts, the second could see the first's value. */
-    if (op->kind == OKOF__OP_ADD && (outcome == OKOF__TIMED_OUT || outcome == OKOF__LOST))
+    if (op->kind == OKOF__OP_ADD && !op->granting && (outcome == OKOF__TIMED_OUT || outcome == OKOF__LOST))
         finish(op, -ETIMEDOUT);
 }

@@ -85,39 +85,68 @@ static char *b64_encode(const unsigned char *p, size_t n)
     return s;
 }
 
-static int b64_value(char c)
+/* The value of each base64 character, -1 for any other byte: one load
+ * per character (a 64 KiB value has 87,384 of them). */
+static const signed char b64_values[256] = {
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1, -1, 63,
+    52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1,
+    -1, 0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14,
+    15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, -1,
+    -1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+    41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+
+/* Room in b for need bytes and a NUL; 0 or -ENOMEM. */
+static int reserve(okof__ebuf *b, size_t need)
 {
-    const char *q = c ? strchr(b64, c) : NULL;
-    return q ? (int)(q - b64) : -1;
+    unsigned char *np;
+    if (b->p != NULL && need < b->cap)
+        return 0;
+    if (need == (size_t)-1 || (np = (unsigned char *)realloc(b->p, need + 1)) == NULL)
+        return -ENOMEM;
+    b->p = np;
+    b->cap = need + 1;
+    return 0;
 }
 
 /* Decode the NUL-terminated s into b (emptied first); -EPROTO for
  * anything but a padded encoding. */
 static int b64_decode(const char *s, okof__ebuf *b)
 {
-    size_t len = strlen(s), pad = 0, i;
+    const unsigned char *u = (const unsigned char *)s;
+    size_t len = strlen(s), pad = 0, i, o = 0;
     b->n = 0;
     if (len % 4)
         return -EPROTO;
     if (len > 0 && s[len - 1] == '=')
         pad = len > 1 && s[len - 2] == '=' ? 2 : 1;
-    if (okof__ebuf_add(b, "", 0))
+    /* room for the bytes and the NUL, written in place */
+    if (reserve(b, len / 4 * 3))
         return -ENOMEM;
     for (i = 0; i < len; i += 4) {
-        int v[4], k;
-        unsigned char out[3];
+        int v[4], k, bad = 0;
         for (k = 0; k < 4; k++) {
             size_t at = i + (size_t)k;
-            v[k] = at >= len - pad ? 0 : b64_value(s[at]);
-            if (v[k] < 0)
-                return -EPROTO;
+            v[k] = at >= len - pad ? 0 : b64_values[u[at]];
+            bad |= v[k];
         }
-        out[0] = (unsigned char)(v[0] << 2 | v[1] >> 4);
-        out[1] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
-        out[2] = (unsigned char)((v[2] & 3) << 6 | v[3]);
-        if (okof__ebuf_add(b, out, i + 4 == len ? 3 - pad : 3))
-            return -ENOMEM;
+        if (bad < 0)
+            return -EPROTO;
+        b->p[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
+        b->p[o++] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
+        b->p[o++] = (unsigned char)((v[2] & 3) << 6 | v[3]);
     }
+    b->n = o - (len ? pad : 0);
+    b->p[b->n] = '\0';
     return 0;
 }
 
@@ -172,7 +201,8 @@ char *okof__ep_range(const okof__ekv *key, const unsigned char *end,
 static int fill_put(cJSON *o, const okof__ekv *kv)
 {
     return add_bytes(o, "key", kv->key, kv->klen) ||
-           add_bytes(o, "value", kv->val, kv->vlen);
+           add_bytes(o, "value", kv->val, kv->vlen) ||
+           (kv->lease != 0 && add_int(o, "lease", kv->lease));
 }
 
 char *okof__ep_put(const okof__ekv *kv)
@@ -184,7 +214,14 @@ char *okof__ep_put(const okof__ekv *kv)
 char *okof__ep_delete(const okof__ekv *key)
 {
     cJSON *o = cJSON_CreateObject();
-    return finish(o, o == NULL || add_bytes(o, "key", key->key, key->klen));
+    return finish(o, o == NULL || add_bytes(o, "key", key->key, key->klen) ||
+                         !cJSON_AddBoolToObject(o, "prev_kv", 1));
+}
+
+char *okof__ep_grant(long long ttl_s)
+{
+    cJSON *o = cJSON_CreateObject();
+    return finish(o, o == NULL || add_int(o, "TTL", ttl_s));
 }
 
 /* Append {"request_put": kv} to the array ops. */
@@ -198,7 +235,18 @@ static int add_put_op(cJSON *ops, const okof__ekv *kv)
     return put == NULL || fill_put(put, kv);
 }
 
-char *okof__ep_add(const okof__ekv *kv)
+/* Append {"request_range": {"key": key}} to the array ops. */
+static int add_range_op(cJSON *ops, const okof__ekv *kv)
+{
+    cJSON *op = cJSON_CreateObject(), *range;
+    if (op == NULL)
+        return -1;
+    cJSON_AddItemToArray(ops, op);
+    range = cJSON_AddObjectToObject(op, "request_range");
+    return range == NULL || add_bytes(range, "key", kv->key, kv->klen);
+}
+
+char *okof__ep_add(const okof__ekv *kv, long long mod_rev)
 {
     cJSON *o = cJSON_CreateObject(), *cmps, *cmp, *ops;
     int bad = o == NULL || (cmps = cJSON_AddArrayToObject(o, "compare")) == NULL ||
@@ -207,11 +255,13 @@ char *okof__ep_add(const okof__ekv *kv)
         return finish(o, bad);
     cJSON_AddItemToArray(cmps, cmp);
     bad = add_bytes(cmp, "key", kv->key, kv->klen) ||
-          !cJSON_AddStringToObject(cmp, "target", "CREATE") ||
+          !cJSON_AddStringToObject(cmp, "target", mod_rev ? "MOD" : "CREATE") ||
           !cJSON_AddStringToObject(cmp, "result", "EQUAL") ||
-          add_int(cmp, "create_revision", 0) ||
+          add_int(cmp, mod_rev ? "mod_revision" : "create_revision", mod_rev) ||
           (ops = cJSON_AddArrayToObject(o, "success")) == NULL ||
-          add_put_op(ops, kv);
+          add_put_op(ops, kv) ||
+          (ops = cJSON_AddArrayToObject(o, "failure")) == NULL ||
+          add_range_op(ops, kv);
     return finish(o, bad);
 }
 
@@ -404,11 +454,62 @@ static cJSON *parse_reply(const unsigned char *body, size_t len)
     return o;
 }
 
+/* The value and mod revision of the first kv of the array kvs (none:
+ * empty and 0). */
+static int first_kv(const cJSON *kvs, okof__ebuf *val, long long *mod_rev)
+{
+    const cJSON *kv = cJSON_IsArray(kvs) ? cJSON_GetArrayItem(kvs, 0) : NULL;
+    val->n = 0;
+    *mod_rev = 0;
+    if (kvs != NULL && !cJSON_IsArray(kvs))
+        return -EPROTO;
+    if (kv == NULL)
+        return 0;
+    if (!cJSON_IsObject(kv) || get_int(kv, "mod_revision", mod_rev) != 0)
+        return -EPROTO;
+    return get_bytes(kv, "value", val);
+}
+
 int okof__ep_delete_reply(const unsigned char *body, size_t len,
-                          long long *deleted)
+                          long long *deleted, okof__ebuf *prev)
 {
     cJSON *o = parse_reply(body, len);
+    long long rev = 0;
     int rc = o && get_int(o, "deleted", deleted) == 0 && *deleted >= 0 ? 0 : -EPROTO;
+    if (rc == 0 && prev != NULL)
+        rc = first_kv(cJSON_GetObjectItemCaseSensitive(o, "prev_kvs"), prev, &rev);
+    cJSON_Delete(o);
+    return rc;
+}
+
+int okof__ep_add_reply(const unsigned char *body, size_t len, int *succeeded,
+                       okof__ebuf *cur, long long *mod_rev)
+{
+    cJSON *o = parse_reply(body, len);
+    const cJSON *s = o ? cJSON_GetObjectItemCaseSensitive(o, "succeeded") : NULL;
+    const cJSON *rs = o ? cJSON_GetObjectItemCaseSensitive(o, "responses") : NULL;
+    const cJSON *r = cJSON_IsArray(rs) ? cJSON_GetArrayItem(rs, 0) : NULL;
+    int rc = o && (s == NULL || cJSON_IsBool(s)) ? 0 : -EPROTO;
+    *succeeded = cJSON_IsTrue(s);
+    cur->n = 0;
+    *mod_rev = 0;
+    if (rc == 0 && !*succeeded) {
+        r = r ? cJSON_GetObjectItemCaseSensitive(r, "response_range") : NULL;
+        rc = r ? first_kv(cJSON_GetObjectItemCaseSensitive(r, "kvs"), cur, mod_rev)
+               : -EPROTO;
+    }
+    cJSON_Delete(o);
+    return rc;
+}
+
+int okof__ep_grant_reply(const unsigned char *body, size_t len, long long *id,
+                         long long *ttl_s)
+{
+    cJSON *o = parse_reply(body, len);
+    int rc = o && get_int(o, "ID", id) == 0 && get_int(o, "TTL", ttl_s) == 0 &&
+                     *id != 0 && *ttl_s > 0
+                 ? 0
+                 : -EPROTO;
     cJSON_Delete(o);
     return rc;
 }

@@ -17,6 +17,10 @@
 #define OKOF__EP_PUT "/v3/kv/put"
 #define OKOF__EP_DELETE "/v3/kv/deleterange"
 #define OKOF__EP_TXN "/v3/kv/txn"
+#define OKOF__EP_GRANT "/v3/lease/grant"
+
+/* The longest lease etcd grants, in seconds. */
+#define OKOF__EP_LEASE_MAX 9000000000LL
 
 /* A growable byte buffer (a request body, a reply, an encoded value). */
 typedef struct okof__ebuf {
@@ -34,6 +38,7 @@ typedef struct okof__ekv {
     size_t klen;
     const unsigned char *val;
     size_t vlen;
+    long long lease;  /* puts: the lease to attach (0: none) */
 } okof__ekv;
 
 /* What a reply says about the request's member, beyond its result. */
@@ -51,9 +56,14 @@ char *okof__ep_range(const okof__ekv *key, const unsigned char *end,
                      size_t elen, long long limit, long long rev,
                      int keys_only);
 char *okof__ep_put(const okof__ekv *kv);
+/* Deletes the key and asks for the value it had. */
 char *okof__ep_delete(const okof__ekv *key);
-/* A transaction that puts kv if the key's create revision is 0. */
-char *okof__ep_add(const okof__ekv *kv);
+/* A transaction that puts kv if the key's create revision is 0 (mod_rev
+ * 0), or else if its mod revision is mod_rev; when the compare fails it
+ * reads the key's value instead (okof__ep_add_reply). */
+char *okof__ep_add(const okof__ekv *kv, long long mod_rev);
+/* A lease of ttl_s seconds. */
+char *okof__ep_grant(long long ttl_s);
 /* A transaction of n puts. */
 char *okof__ep_puts(const okof__ekv *kvs, size_t n);
 
@@ -93,9 +103,17 @@ typedef struct okof__erange {
 int okof__ep_range_reply(const unsigned char *body, size_t len,
                          okof__erange *r);
 void okof__ep_range_free(okof__erange *r);
-/* deleterange: *deleted is how many keys it removed. */
+/* deleterange: *deleted is how many keys it removed, prev the value the
+ * key had (left empty when the reply has none). */
 int okof__ep_delete_reply(const unsigned char *body, size_t len,
-                          long long *deleted);
+                          long long *deleted, okof__ebuf *prev);
+/* add's txn: *succeeded; when it failed, cur is the key's value and
+ * *mod_rev its mod revision (0 and empty: no value). */
+int okof__ep_add_reply(const unsigned char *body, size_t len, int *succeeded,
+                       okof__ebuf *cur, long long *mod_rev);
+/* lease grant: the lease's id and the seconds it was granted for. */
+int okof__ep_grant_reply(const unsigned char *body, size_t len, long long *id,
+                         long long *ttl_s);
 /* txn: *succeeded is whether its compares held. */
 int okof__ep_txn_reply(const unsigned char *body, size_t len, int *succeeded);
 /* put: only checks it is a reply. */

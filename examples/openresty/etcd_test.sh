@@ -13,7 +13,8 @@
 # walk from the worker; then, with one member stopped (SIGSTOP), a request
 # to that member waits while another request on the same worker is
 # answered, and once the member continues (SIGCONT) the waiting request is
-# answered too. Needs nginx, libnginx-mod-http-lua, luajit, curl, etcd.
+# answered too. The selftest covers every method, ttls included. Needs
+# nginx, libnginx-mod-http-lua, luajit, curl, etcd.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

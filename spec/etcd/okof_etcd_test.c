@@ -76,9 +76,9 @@ static void test_replies(void)
     CHECK(okof__ep_range_reply(U("{\"header\":{}}"), 13, &r) == -EPROTO);
     CHECK(okof__ep_range_reply(U("{\"header\":{\"revision\":\"3\"},\"kvs\":[{\"key\":\"**\"}]}"), 47,
                                &r) == -EPROTO);
-    CHECK(okof__ep_delete_reply(U("{\"header\":{},\"deleted\":\"1\"}"), 27, &deleted) == 0 &&
+    CHECK(okof__ep_delete_reply(U("{\"header\":{},\"deleted\":\"1\"}"), 27, &deleted, NULL) == 0 &&
           deleted == 1);
-    CHECK(okof__ep_delete_reply(U("{\"header\":{}}"), 13, &deleted) == 0 && deleted == 0);
+    CHECK(okof__ep_delete_reply(U("{\"header\":{}}"), 13, &deleted, NULL) == 0 && deleted == 0);
     CHECK(okof__ep_txn_reply(U("{\"header\":{},\"succeeded\":true}"), 30, &ok) == 0 && ok == 1);
     CHECK(okof__ep_txn_reply(U("{\"header\":{}}"), 13, &ok) == 0 && ok == 0);
     CHECK(okof__ep_put_reply(U("{}"), 2) == -EPROTO);
@@ -87,8 +87,8 @@ static void test_replies(void)
 static void test_requests(void)
 {
     unsigned char end[8];
-    okof__ekv kv = {U("/a/x"), 4, U("hi"), 2};
-    char *body = okof__ep_add(&kv);
+    okof__ekv kv = {U("/a/x"), 4, U("hi"), 2, 0};
+    char *body = okof__ep_add(&kv, 0);
     CHECK(body != NULL && strstr(body, "\"target\":\"CREATE\"") != NULL &&
           strstr(body, "\"create_revision\":\"0\"") != NULL &&
           strstr(body, "\"key\":\"L2EveA==\"") != NULL && strstr(body, "\"value\":\"aGk=\"") != NULL);
@@ -168,7 +168,7 @@ static void test_ops(void)
         return;
     }
     /* each member gets a share of what is left; refused moves on */
-    okof__eop_put(&op, h, "k", 1, "v", 1, 0);
+    okof__eop_put(&op, h, "k", 1, "v", 1, 0, 0);
     m = attempt_at(&op, 100.0, &ms);
     CHECK(m && strcmp(m, "a:1") == 0 && ms == 1666);
     okof__eop_done(&op, OKOF__TIMED_OUT, 0, NULL, 0, "timeout");
@@ -191,14 +191,14 @@ static void test_ops(void)
     CHECK(op.rc == -ETIMEDOUT);
     okof__eop_free(&op);
     /* an add whose connection broke is not sent again */
-    okof__eop_put(&op, h, "k", 1, "v", 1, 1);
+    okof__eop_put(&op, h, "k", 1, "v", 1, 1, 0);
     CHECK(attempt_at(&op, 300.0, &ms) != NULL);
     okof__eop_done(&op, OKOF__LOST, 0, NULL, 0, "reset");
     CHECK(attempt_at(&op, 300.1, &ms) == NULL && op.rc == -ETIMEDOUT);
     CHECK(strstr(okof_etcd_errmsg(h), "reset") != NULL);
     okof__eop_free(&op);
     /* members without a leader, or refusing: EUNAVAILABLE after all three */
-    okof__eop_get(&op, h, "k", 1);
+    okof__eop_get(&op, h, "k", 1, 0);
     CHECK(attempt_at(&op, 400.0, &ms) != NULL);
     answer(&op, 503, NO_LEADER);
     CHECK(attempt_at(&op, 400.1, &ms) != NULL);
@@ -208,12 +208,12 @@ static void test_ops(void)
     CHECK(attempt_at(&op, 400.3, &ms) == NULL && op.rc == OKOF_EUNAVAILABLE);
     okof__eop_free(&op);
     /* all refused: ECONNREFUSED; the time passed: ETIMEDOUT */
-    okof__eop_get(&op, h, "k", 1);
+    okof__eop_get(&op, h, "k", 1, 0);
     while (attempt_at(&op, 500.0, &ms) != NULL)
         okof__eop_done(&op, OKOF__REFUSED, 0, NULL, 0, "refused");
     CHECK(op.rc == -ECONNREFUSED);
     okof__eop_free(&op);
-    okof__eop_get(&op, h, "k", 1);
+    okof__eop_get(&op, h, "k", 1, 0);
     CHECK(attempt_at(&op, 600.0, &ms) != NULL);
     okof__eop_done(&op, OKOF__REFUSED, 0, NULL, 0, "refused");
     CHECK(attempt_at(&op, 605.0, &ms) == NULL && op.rc == -ETIMEDOUT);
@@ -227,11 +227,125 @@ static void test_ops(void)
             x = x * 1103515245UL + 12345UL;
             big[i] = (unsigned char)(x >> 16);
         }
-        okof__eop_put(&op, h, "k", 1, big, sizeof big, 0);
+        okof__eop_put(&op, h, "k", 1, big, sizeof big, 0, 0);
         CHECK(op.rc == -E2BIG && attempt_at(&op, 700.0, &ms) == NULL);
         okof__eop_free(&op);
     }
     okof_etcd_close(h);
+}
+
+#define GRANTED "{\"header\":{\"revision\":\"9\"},\"ID\":\"7587\",\"TTL\":\"61\"}"
+#define NO_LEASE "{\"error\":\"etcdserver: requested lease not found\",\"code\":5}"
+
+/* The next request's path and body (NULL when the op is over). */
+static const char *request_at(okof__eop *op, double t, const char **body)
+{
+    const char *member = NULL, *path = NULL;
+    long ms = 0;
+    return okof__eop_next(op, t, &member, &path, body, &ms) ? path : NULL;
+}
+
+/* Values with a ttl: a lease is granted once and shared; a lost lease is
+ * replaced once; the base64 of values of every length decodes. */
+static void test_leases(void)
+{
+    okof_etcd_t *h = NULL;
+    okof__eop op;
+    okof_kv item = {"m", 1, "v", 1};
+    const char *path, *body = NULL;
+    int i;
+    if (okof_etcd_open(&h, "etcd://a:1/app", NULL) != 0) {
+        CHECK(!!0);
+        return;
+    }
+    /* the first put with a ttl asks for a lease: 60 s + half the 6 s slack */
+    okof__eop_put(&op, h, "k", 1, "v", 1, 0, 60000);
+    path = request_at(&op, 1.0, &body);
+    CHECK(path && strcmp(path, OKOF__EP_GRANT) == 0 && strstr(body, "\"TTL\":\"63\"") != NULL);
+    answer(&op, 200, GRANTED);
+    path = request_at(&op, 1.1, &body);
+    CHECK(path && strcmp(path, OKOF__EP_PUT) == 0 && strstr(body, "\"lease\":\"7587\"") != NULL);
+    answer(&op, 200, OK_PUT);
+    CHECK(op.rc == 0);
+    okof__eop_free(&op);
+    /* the next ones use it: no grant (add and put_many too) */
+    for (i = 0; i < 3; i++) {
+        if (i == 0)
+            okof__eop_put(&op, h, "k", 1, "v", 1, 0, 60000);
+        else if (i == 1)
+            okof__eop_put(&op, h, "k", 1, "v", 1, 1, 60000);
+        else
+            okof__eop_puts(&op, h, &item, 1, 60000);
+        path = request_at(&op, 2.0, &body);
+        CHECK(path && strcmp(path, OKOF__EP_GRANT) != 0 && strstr(body, "\"lease\":\"7587\"") != NULL);
+        okof__eop_free(&op);
+    }
+    /* the cluster lost it: forgotten, a new one, the put again; once */
+    okof__eop_put(&op, h, "k", 1, "v", 1, 0, 60000);
+    CHECK(request_at(&op, 3.0, &body) != NULL);
+    answer(&op, 404, NO_LEASE);
+    path = request_at(&op, 3.1, &body);
+    CHECK(path && strcmp(path, OKOF__EP_GRANT) == 0);
+    answer(&op, 200, "{\"header\":{},\"ID\":\"99\",\"TTL\":\"63\"}");
+    path = request_at(&op, 3.2, &body);
+    CHECK(path && strstr(body, "\"lease\":\"99\"") != NULL);
+    answer(&op, 404, NO_LEASE);
+    CHECK(request_at(&op, 3.3, &body) == NULL && op.rc == -EPROTO);
+    okof__eop_free(&op);
+    /* a put without a ttl has no lease; a bad ttl sends nothing */
+    okof__eop_put(&op, h, "k", 1, "v", 1, 0, 0);
+    path = request_at(&op, 4.0, &body);
+    CHECK(path && strstr(body, "lease") == NULL);
+    okof__eop_free(&op);
+    okof__eop_put(&op, h, "k", 1, "v", 1, 0, -1);
+    CHECK(op.rc == -EINVAL && request_at(&op, 4.1, &body) == NULL);
+    okof__eop_free(&op);
+    okof_etcd_close(h);
+}
+
+/* Base64 of every length round trips through a range reply; a bad
+ * character or length is EPROTO. */
+static void test_base64(void)
+{
+    static const char *const cases[][2] = {
+        {"", ""}, {"Zg==", "f"}, {"Zm8=", "fo"}, {"Zm9v", "foo"},
+        {"Zm9vYg==", "foob"}, {"+/+/", "\xfb\xff\xbf"}};
+    char body[256];
+    size_t i;
+    okof__erange r;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t want = strlen(cases[i][1]);
+        snprintf(body, sizeof body, "{\"header\":{\"revision\":\"3\"},\"kvs\":[{\"key\":\"YQ==\",\"value\":\"%s\"}]}", cases[i][0]);
+        CHECK(okof__ep_range_reply(U(body), strlen(body), &r) == 0 && r.n == 1 &&
+              r.kvs[1].n == want && memcmp(r.kvs[1].p, cases[i][1], want) == 0 &&
+              r.kvs[1].p[want] == 0);
+        okof__ep_range_free(&r);
+    }
+    for (i = 0; i < 4; i++) {
+        static const char *const bad[] = {"Zg=", "Z!==", "Zm9v\200AAA", "====x"};
+        snprintf(body, sizeof body, "{\"header\":{\"revision\":\"3\"},\"kvs\":[{\"key\":\"YQ==\",\"value\":\"%s\"}]}", bad[i]);
+        CHECK(okof__ep_range_reply(U(body), strlen(body), &r) == -EPROTO);
+    }
+}
+
+/* The ttl calls on the store at url. */
+static void test_store_ttl(okof_etcd_t *h)
+{
+    okof_kv items[2] = {{"t1", 2, "1", 1}, {"t2", 2, "2", 1}};
+    int64_t ms = 0;
+    size_t written = 0;
+    CHECK(okof_etcd_put_ttl(h, "t", 1, "v", 1, 60000) == 0);
+    CHECK(okof_etcd_ttl(h, "t", 1, &ms) == 0 && ms > 0 && ms <= 60000);
+    CHECK(okof_etcd_add_ttl(h, "t", 1, "w", 1, 60000) == OKOF_EXISTS);
+    CHECK(okof_etcd_put_many_ttl(h, items, 2, 60000, &written) == 0 && written == 2);
+    CHECK(okof_etcd_ttl(h, "t2", 2, &ms) == 0 && ms > 0 && ms <= 60000);
+    CHECK(okof_etcd_put(h, "t", 1, "v", 1) == 0);
+    CHECK(okof_etcd_ttl(h, "t", 1, &ms) == 0 && ms == -1);
+    CHECK(okof_etcd_ttl(h, "none", 4, &ms) == OKOF_NOTFOUND);
+    CHECK(okof_etcd_put_ttl(h, "t", 1, "v", 1, -5) == -EINVAL);
+    CHECK(okof_etcd_add_ttl(h, "u", 1, "v", 1, 60000) == 0);
+    CHECK(okof_etcd_del(h, "u", 1) == 0 && okof_etcd_del(h, "t1", 2) == 0 &&
+          okof_etcd_del(h, "t2", 2) == 0 && okof_etcd_del(h, "t", 1) == 0);
 }
 
 /* put, get, add, del, put_many and a walk on the store at url. */
@@ -295,8 +409,11 @@ int main(void)
     test_errors();
     test_open();
     test_ops();
+    test_leases();
+    test_base64();
     if (url != NULL && okof_etcd_open(&h, url, NULL) == 0) {
         test_store(h);
+        test_store_ttl(h);
         test_fork(h);
         okof_etcd_close(h);
     } else if (url != NULL) {

@@ -5,6 +5,10 @@
 --       until the spec opens it for writing: every child starts at once),
 --       then add each key with the value "child ID" and print per key
 --       "won KEYHEX", "lost KEYHEX" or "err KEYHEX CODE MSG"; "end" last.
+--       With OKOF_CHILD_TTL (seconds) each add takes that ttl.
+--   etcd_child.lua URL hold KEY VALUE TTL
+--       add KEY with VALUE and ttl TTL, print "won", "lost" or "err CODE",
+--       then sleep until killed (a lock holder that dies).
 --   etcd_child.lua URL writer PREFIX STOPFILE
 --       put PREFIX..I for I = 1, 2, ... with EC.writer_value(PREFIX, I) until
 --       STOPFILE exists; per put "ok I" (it returned true) or
@@ -42,12 +46,16 @@ if op == "race" then
   local f = assert(io.open(fifo, "rb"))
   f:close()
   for i = 5, #arg do
-    local ok, m, c = db:add(H.unhex(arg[i]), "child " .. id)
+    local ok, m, c = db:add(H.unhex(arg[i]), "child " .. id, tonumber(os.getenv("OKOF_CHILD_TTL") or ""))
     if ok == true then out("won " .. arg[i])
     elseif ok == false then out("lost " .. arg[i])
     else out("err " .. arg[i] .. " " .. tostring(c) .. " " .. tostring(m)) end
   end
   out("end")
+elseif op == "hold" then
+  local ok, _, c = db:add(arg[3], arg[4], tonumber(arg[5]))
+  out(ok == true and "won" or ok == false and "lost" or ("err " .. tostring(c)))
+  while true do H.sleep(1) end
 elseif op == "writer" then
   local prefix, stop = arg[3], arg[4]
   local i = 0
