@@ -92,52 +92,63 @@ local function count(r, ...)
   return n
 end
 
--- A reader that takes any file starting with 0x00 as a raw value, as a
--- broken okofdb would: the checker must catch it.
-local function raw_reader()
+-- The whole content of file, or "" where it cannot be read.
+local function slurp(file)
+  local h = io.open(file, "rb")
+  if not h then return "" end
+  local s = h:read("*a")
+  h:close()
+  return s
+end
+
+-- A reader named name made of today's: a handle of it passes keys, each,
+-- sweep and close to the real handle db, and takes the methods of the table
+-- methods(db, path, real) (get, each) in their place.
+local function proxy_reader(name, methods)
   local real = E.reader(false)
   return {
-    name = "accepts-0x00",
+    name = name,
     open = function(path)
       local db, msg, code = real.open(path)
       if not db then return db, msg, code end
       local proxy = {}
-      function proxy.get(_, key)
-        local v, m, c = db:get(key)
-        if c == "CORRUPT" then
-          local h = io.open(path .. "/" .. key, "rb")
-          local s = h and h:read("*a") or ""
-          if h then h:close() end
-          if s:byte(1) == 0 then return s:sub(2) end
-        end
-        return v, m, c
+      for _, m in ipairs({ "keys", "each", "sweep" }) do
+        proxy[m] = function(_, ...) return db[m](db, ...) end
       end
-      function proxy.keys(_, ...) return db:keys(...) end
-      function proxy.each(_, ...) return db:each(...) end
-      function proxy.sweep(_, ...) return db:sweep(...) end
       function proxy.close() return db:close() end
+      for m, f in pairs(methods(db, path, real)) do proxy[m] = f end
       return proxy
     end,
   }
+end
+
+-- A reader that takes any file starting with 0x00 as a raw value, as a
+-- broken okofdb would: the checker must catch it.
+local function raw_reader()
+  return proxy_reader("accepts-0x00", function(db, path)
+    return {
+      get = function(_, key)
+        local v, m, c = db:get(key)
+        if c == "CORRUPT" then
+          local s = slurp(path .. "/" .. key)
+          if s:byte(1) == 0 then return s:sub(2) end
+        end
+        return v, m, c
+      end,
+    }
+  end)
 end
 
 -- A reader that ignores expiry, as a broken okofdb would: where get finds
 -- no value but the key's file carries an expiry, it reads the file with
 -- the expiry moved to the far future. The checker must catch it.
 local function expiry_blind_reader()
-  local real = E.reader(false)
-  return {
-    name = "ignores-expiry",
-    open = function(path)
-      local db, msg, code = real.open(path)
-      if not db then return db, msg, code end
-      local proxy = {}
-      function proxy.get(_, key)
+  return proxy_reader("ignores-expiry", function(db, path, real)
+    return {
+      get = function(_, key)
         local v, m, c = db:get(key)
         if v ~= nil or m ~= nil then return v, m, c end
-        local h = io.open(path .. "/" .. key, "rb")
-        local s = h and h:read("*a") or ""
-        if h then h:close() end
+        local s = slurp(path .. "/" .. key)
         if #s < 37 or s:sub(16, 19) ~= "okof" or s:byte(21) ~= 1 then return v, m, c end
         local dir = WORK .. "/blind"
         assert(os.execute("mkdir -p '" .. dir .. "'"))
@@ -150,52 +161,34 @@ local function expiry_blind_reader()
         other:close()
         os.remove(dir .. "/" .. key)
         return v2
-      end
-      function proxy.keys(_, ...) return db:keys(...) end
-      function proxy.each(_, ...) return db:each(...) end
-      function proxy.sweep(_, ...) return db:sweep(...) end
-      function proxy.close() return db:close() end
-      return proxy
-    end,
-  }
+      end,
+    }
+  end)
 end
 
 -- A reader as SPEC.md wants it (a file starting with 0x00 is CORRUPT
 -- without legacy), made of today's: the checker must find nothing wrong
 -- with it, so that nothing stays tolerated once the reader is fixed.
 local function spec_reader()
-  local real = E.reader(false)
-  return {
-    name = "0x00-is-corrupt",
-    open = function(path)
-      local db, msg, code = real.open(path)
-      if not db then return db, msg, code end
-      local function raw(key)
-        local h = io.open(path .. "/" .. key, "rb")
-        if not h then return false end
-        local s = h:read("*a")
-        h:close()
-        return s:byte(1) == 0
-      end
-      local proxy = {}
-      function proxy.get(_, key)
+  return proxy_reader("0x00-is-corrupt", function(db, path)
+    local function raw(key)
+      return slurp(path .. "/" .. key):byte(1) == 0
+    end
+    return {
+      get = function(_, key)
         if raw(key) then return nil, "corrupt", "CORRUPT" end
         return db:get(key)
-      end
-      function proxy.each(_, ...)
+      end,
+      each = function(_, ...)
         local f, st, c = db:each(...)
         return function(...)
           local k, v, m, cd = f(...)
           if k ~= nil and v ~= nil and raw(k) then return k, nil, "corrupt", "CORRUPT" end
           return k, v, m, cd
         end, st, c
-      end
-      function proxy.keys(_, ...) return db:keys(...) end
-      function proxy.sweep(_, ...) return db:sweep(...) end
-      function proxy.close() return db:close() end
-      return proxy
-    end,
-  }
+      end,
+    }
+  end)
 end
 
 -- Whether the handle of reader reads a file of zero bytes as a value.
