@@ -15,6 +15,7 @@
 -- by themselves after OKOF_CONC_LIMIT seconds, in case the parent died.
 local here = (arg[0]:match("^(.*)/[^/]*$")) or "."
 package.path = here .. "/../?.lua;" .. package.path
+local H = require("helpers")
 local V = require("reliability.values")
 local okofdb = require("okofdb")
 
@@ -25,25 +26,8 @@ for i = 8, #arg do keys[#keys + 1] = V.unhex(arg[i]) end
 local limit = os.time() + (tonumber(os.getenv("OKOF_CONC_LIMIT") or "") or 120)
 local pool = V.pool(poolfile)
 
-local function finish(line, status)
-  local f = assert(io.open(outfile, "wb"))
-  f:write(line, "\n")
-  f:close()
-  os.exit(status)
-end
-
-local function stopped()
-  local f = io.open(stopfile, "rb")
-  if f then
-    f:close()
-    return true
-  end
-  return os.time() > limit
-end
-
-local function pack(...)
-  return { n = select("#", ...), ... }
-end
+local finish, stopped = H.worker_end(outfile, stopfile, limit)
+local pack = H.pack
 
 local db, msg, code = okofdb.open(dir, { sync = os.getenv("OKOF_CONC_SYNC") or "full" })
 if not db then finish("fail open: " .. tostring(msg) .. " " .. tostring(code), 1) end

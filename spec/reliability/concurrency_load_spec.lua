@@ -26,15 +26,7 @@ local WRITERS = tonumber(os.getenv("OKOF_CONC_WRITERS") or "") or 4
 local READERS = tonumber(os.getenv("OKOF_CONC_READERS") or "") or 4
 local WORKER = H.SPEC_DIR .. "/reliability/conc_worker.lua"
 
-local function lua_cmd(script)
-  local pre = os.getenv("LD_PRELOAD")
-  return ((pre and pre ~= "") and ("LD_PRELOAD=" .. H.q(pre) .. " ") or "") ..
-    H.q(H.LUA) .. " " .. H.q(script)
-end
-
-local function now()
-  return tonumber(H.sh("date +%s.%N")) or os.time()
-end
+local lua_cmd, now = H.lua_cmd, H.now
 
 describe("#slow writer and reader processes on the same keys", function()
   after_each(H.cleanup)

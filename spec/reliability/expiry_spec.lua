@@ -29,15 +29,7 @@ local WORKER = H.SPEC_DIR .. "/reliability/expiry_worker.lua"
 local SLOW_SECONDS = tonumber(os.getenv("OKOF_EXPIRY_SECONDS") or "") or 10
 local FAR_PAST = 1000 -- ms since the epoch
 
-local function lua_cmd(script)
-  local pre = os.getenv("LD_PRELOAD")
-  return ((pre and pre ~= "") and ("LD_PRELOAD=" .. H.q(pre) .. " ") or "") ..
-    H.q(H.LUA) .. " " .. H.q(script)
-end
-
-local function now()
-  return tonumber(H.sh("date +%s.%N")) or os.time()
-end
+local lua_cmd, now = H.lua_cmd, H.now
 
 -- A value file holding data that expired long ago.
 local function dead_file(data, expiry)

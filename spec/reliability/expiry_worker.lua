@@ -22,29 +22,17 @@
 -- racer: adds "lock" = "ID:N" with a ttl of ARG seconds again and again;
 --   counts wins, and on a win reads the file back: while it is still its
 --   own, writes its expiry (ms since the epoch) to OUTFILE.expiries.
+local here = (arg[0]:match("^(.*)/[^/]*$")) or "."
+package.path = here .. "/../?.lua;" .. package.path
+local H = require("helpers")
 local okofdb = require("okofdb")
 
 local role, id, dir, stopfile, outfile, nkeys, extra =
   arg[1], tonumber(arg[2]), arg[3], arg[4], arg[5], tonumber(arg[6]), arg[7]
 local limit = os.time() + (tonumber(os.getenv("OKOF_EXPIRY_LIMIT") or "") or 300)
 
-local function finish(line, status)
-  local f = assert(io.open(outfile, "wb"))
-  f:write(line, "\n")
-  f:close()
-  os.exit(status)
-end
-
-local function stopped()
-  local f = io.open(stopfile, "rb")
-  if f then
-    f:close()
-    return true
-  end
-  return os.time() > limit
-end
-
-local function pack(...) return { n = select("#", ...), ... } end
+local finish, stopped = H.worker_end(outfile, stopfile, limit)
+local pack = H.pack
 
 local db, msg, code = okofdb.open(dir, { sync = "none" })
 if not db then finish("fail open: " .. tostring(msg) .. " " .. tostring(code), 1) end

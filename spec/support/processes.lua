@@ -77,14 +77,50 @@ return function(H)
     H.run("sleep " .. format("%.3f", seconds))
   end
 
-  -- Command line prefix that runs spec/support/<script>.lua with the
-  -- interpreter under test (environment, LUA_PATH and LUA_CPATH inherited).
+  -- Command line prefix that runs the Lua file path with the interpreter
+  -- under test (environment, LUA_PATH and LUA_CPATH inherited).
   -- extra_preload: a shared object to preload into the child as well.
-  function H.script(name, extra_preload)
-    local pre = PRELOAD
-    if extra_preload then pre = (pre and pre ~= "") and (pre .. " " .. extra_preload) or extra_preload end
+  function H.lua_cmd(path, extra_preload)
+    local pre = PRELOAD ~= "" and PRELOAD or nil
+    if extra_preload then pre = pre and (pre .. " " .. extra_preload) or extra_preload end
     local env = pre and ("LD_PRELOAD=" .. H.q(pre) .. " ") or ""
-    return env .. H.q(H.LUA) .. " " .. H.q(H.SUPPORT_DIR .. "/" .. name .. ".lua")
+    return env .. H.q(H.LUA) .. " " .. H.q(path)
+  end
+
+  -- The same for spec/support/<name>.lua.
+  function H.script(name, extra_preload)
+    return H.lua_cmd(H.SUPPORT_DIR .. "/" .. name .. ".lua", extra_preload)
+  end
+
+  -- Seconds since the epoch, with a fraction where date(1) gives one.
+  function H.now()
+    return tonumber(H.sh("date +%s.%N")) or os.time()
+  end
+
+  -- All the values of a call, and their number as n.
+  function H.pack(...)
+    return { n = select("#", ...), ... }
+  end
+
+  -- For a worker process that writes one line to outfile at its end:
+  -- finish(line, status) writes it and exits with status; stopped() is true
+  -- once stopfile exists or the time limit (seconds since the epoch) passed.
+  function H.worker_end(outfile, stopfile, limit)
+    local function finish(line, status)
+      local f = assert(io.open(outfile, "wb"))
+      f:write(line, "\n")
+      f:close()
+      os.exit(status)
+    end
+    local function stopped()
+      local f = io.open(stopfile, "rb")
+      if f then
+        f:close()
+        return true
+      end
+      return os.time() > limit
+    end
+    return finish, stopped
   end
 
   function H.hex(s)
