@@ -37,11 +37,9 @@ local function sorted_keys(db, prefix)
 end
 
 describe("okofdb on etcd #etcd", function()
-  lazy_setup(function() cluster = EC.start() end)
-  lazy_teardown(function()
-    if cluster then cluster:stop() end
-    H.cleanup()
-  end)
+  local start_cluster, stop_cluster = EC.hooks(function(c) cluster = c end)
+  lazy_setup(start_cluster)
+  lazy_teardown(stop_cluster)
 
   describe("open", function()
     it("gives a handle whose tostring is the URL as given", function()

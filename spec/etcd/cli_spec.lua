@@ -30,14 +30,9 @@ local function okof(args, input)
 end
 
 describe("bin/okofdb on etcd #etcd", function()
-  lazy_setup(function()
-    cluster = EC.start()
-    scratch = H.tmpdir()
-  end)
-  lazy_teardown(function()
-    if cluster then cluster:stop() end
-    H.cleanup()
-  end)
+  local start_cluster, stop_cluster = EC.hooks(function(c, d) cluster, scratch = c, d end)
+  lazy_setup(start_cluster)
+  lazy_teardown(stop_cluster)
 
   it("puts, gets, lists, checks and deletes", function()
     local url = cluster:url("cli/a")

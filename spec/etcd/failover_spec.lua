@@ -56,14 +56,9 @@ end
 describe("okofdb on etcd: failures #etcd", function()
   local cluster, dir
 
-  lazy_setup(function()
-    cluster = EC.start()
-    dir = H.tmpdir()
-  end)
-  lazy_teardown(function()
-    if cluster then cluster:stop() end
-    H.cleanup()
-  end)
+  local start_cluster, stop_cluster = EC.hooks(function(c, d) cluster, dir = c, d end)
+  lazy_setup(start_cluster)
+  lazy_teardown(stop_cluster)
   -- every test starts with every member up, whatever the last one did
   before_each(function() cluster:heal() end)
 

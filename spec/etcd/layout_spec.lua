@@ -18,11 +18,9 @@ local function it(name, fn) return busted_it(name, RL.counted("etcd", fn)) end
 describe("okofdb on etcd: layout #etcd", function()
   local cluster
 
-  lazy_setup(function() cluster = EC.start() end)
-  lazy_teardown(function()
-    if cluster then cluster:stop() end
-    H.cleanup()
-  end)
+  local start_cluster, stop_cluster = EC.hooks(function(c) cluster = c end)
+  lazy_setup(start_cluster)
+  lazy_teardown(stop_cluster)
 
   local VALUES = {
     empty = "",

@@ -21,14 +21,9 @@ local PROCS = 8
 describe("okofdb on etcd: races #etcd", function()
   local cluster, dir
 
-  lazy_setup(function()
-    cluster = EC.start()
-    dir = H.tmpdir()
-  end)
-  lazy_teardown(function()
-    if cluster then cluster:stop() end
-    H.cleanup()
-  end)
+  local start_cluster, stop_cluster = EC.hooks(function(c, d) cluster, dir = c, d end)
+  lazy_setup(start_cluster)
+  lazy_teardown(stop_cluster)
 
   -- Start PROCS children adding the keys (each child's list from
   -- order(child, keys)) all at once; return per child its output lines.

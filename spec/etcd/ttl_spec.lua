@@ -84,11 +84,9 @@ local function wait_until(pred, limit, what)
 end
 
 describe("okofdb on etcd: ttl #etcd", function()
-  lazy_setup(function() cluster = EC.start() end)
-  lazy_teardown(function()
-    if cluster then cluster:stop() end
-    H.cleanup()
-  end)
+  local start_cluster, stop_cluster = EC.hooks(function(c) cluster = c end)
+  lazy_setup(start_cluster)
+  lazy_teardown(stop_cluster)
 
   describe("put, add, put_many with a ttl", function()
     it("store the value file with the expiry in its header, under a lease", function()

@@ -651,4 +651,21 @@ function EC.dead_url(path)
   return "etcd://" .. EC.HOST .. ":" .. EC.free_ports(1)[1] .. "/" .. ((path or "okofdb"):gsub("^/+", ""))
 end
 
+-- The setup and teardown of a describe block of busted for one cluster and
+-- one scratch directory (for lazy_setup and lazy_teardown): setup starts
+-- the cluster, makes the directory and hands both to set(cluster, dir);
+-- teardown stops the cluster and removes the directory (H.cleanup).
+function EC.hooks(set)
+  local cluster
+  local function setup()
+    cluster = EC.start()
+    set(cluster, H.tmpdir())
+  end
+  local function teardown()
+    if cluster then cluster:stop() end
+    H.cleanup()
+  end
+  return setup, teardown
+end
+
 return EC
