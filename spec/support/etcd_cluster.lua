@@ -19,6 +19,9 @@
 --     local cluster
 --     lazy_setup(function() cluster = EC.start() end)
 --     lazy_teardown(function() if cluster then cluster:stop() end end)
+--     -- or, with a scratch directory too (EC.hooks):
+--     -- local start, stop = EC.hooks(function(c, d) cluster, dir = c, d end)
+--     -- lazy_setup(start); lazy_teardown(stop)
 --     before_each(function() cluster:heal() end) -- every member up again
 --     it("...", function()
 --       cluster:pause(2)
