@@ -46,40 +46,9 @@ local format, concat = string.format, table.concat
 -- The shim
 ---------------------------------------------------------------------------
 
--- The shim's path as preloaded: the LD_PRELOAD entry naming shim.so.
-local function preloaded_shim()
-  local pre = os.getenv("LD_PRELOAD")
-  if not pre then return nil, "LD_PRELOAD is not set" end
-  for entry in pre:gmatch("[^%s:]+") do
-    if entry:match("shim%.so$") then return entry end
-  end
-  return nil, "LD_PRELOAD does not name shim.so: " .. pre
-end
-
-local function load_shim()
-  local path, why = preloaded_shim()
-  if not path then return nil, why end
-  local open, err = package.loadlib(path, "luaopen_okoffault")
-  if not open then return nil, "cannot load " .. path .. ": " .. tostring(err) end
-  local F = open()
-  if type(F) ~= "table" then return nil, path .. " returned no module" end
-  local ok, missing = F.preloaded()
-  if not ok then
-    return nil, path .. " is loaded but does not interpose " .. tostring(missing)
-  end
-  return F
-end
-
-local F, SHIM_ERR = load_shim()
-
-if not F then
-  describe("fault injection", function()
-    it("needs the shim preloaded (LD_PRELOAD=build/faults/shim.so)", function()
-      error("fault injection shim unavailable: " .. tostring(SHIM_ERR), 0)
-    end)
-  end)
-  return
-end
+local FC = require("faults.common")
+local F = FC.shim("fault injection", describe, it)
+if not F then return end
 
 local ERRNOS = { "ENOSPC", "EIO", "EACCES" }
 
@@ -127,14 +96,7 @@ local function fresh_dir()
   return BASE .. "/" .. serial
 end
 
-local function tmp_names(dir)
-  local t = {}
-  for _, n in ipairs(assert(F.ls(dir))) do
-    if n:sub(1, 10) == ".okof-tmp-" then t[#t + 1] = n end
-  end
-  table.sort(t)
-  return t
-end
+local function tmp_names(dir) return FC.tmp_names(F, dir) end
 
 local function short(s)
   if type(s) ~= "string" then return tostring(s) end

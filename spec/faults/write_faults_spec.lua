@@ -19,37 +19,13 @@ local okofdb = require("okofdb")
 
 local format, concat = string.format, table.concat
 
-local function load_shim()
-  local pre = os.getenv("LD_PRELOAD") or ""
-  local path = pre:match("([^%s:]*shim%.so)")
-  if not path then return nil, "LD_PRELOAD does not name shim.so" end
-  local open, err = package.loadlib(path, "luaopen_okoffault")
-  if not open then return nil, tostring(err) end
-  local F = open()
-  if type(F) ~= "table" or not F.preloaded() then return nil, path .. " does not interpose" end
-  return F
-end
-
-local F, SHIM_ERR = load_shim()
-
-if not F then
-  describe("write path faults", function()
-    it("needs the shim preloaded (LD_PRELOAD=build/faults/shim.so)", function()
-      error("fault injection shim unavailable: " .. tostring(SHIM_ERR), 0)
-    end)
-  end)
-  return
-end
+local FC = require("faults.common")
+local F = FC.shim("write path faults", describe, it)
+if not F then return end
 
 local function counted(fn) return RL.counted("writefaults", fn) end
 
-local function tmp_names(dir)
-  local t = {}
-  for _, n in ipairs(assert(F.ls(dir))) do
-    if n:sub(1, 10) == ".okof-tmp-" then t[#t + 1] = n end
-  end
-  return t
-end
+local function tmp_names(dir) return FC.tmp_names(F, dir) end
 
 -- The n keys of a batch, and its values.
 local function batch(n, tag)
