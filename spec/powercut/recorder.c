@@ -60,14 +60,21 @@ static struct {
     char *path[MAX_FDS]; /* absolute path of each descriptor under the root */
 } rec;
 
-/* dlsym's answer as a function pointer, without a cast from void *. */
-#define REAL(fp, name)                           \
-    do {                                         \
-        if ((fp) == NULL) {                      \
-            void *p_ = dlsym(RTLD_NEXT, (name)); \
-            memcpy(&(fp), &p_, sizeof(fp));      \
-        }                                        \
-    } while (0)
+/* Where missing, stores dlsym's answer for name in the function pointer
+ * at fp (of size bytes), without a cast from void *. */
+static void lookup(void *fp, size_t size, int missing, const char *name)
+{
+    if (missing) {
+        void *p = dlsym(RTLD_NEXT, name);
+        memcpy(fp, &p, size);
+    }
+}
+
+/* The real function fp (looked up by name the first time). */
+#define REAL(fp, name) lookup(&(fp), sizeof(fp), (fp) == NULL, (name))
+
+/* init(), then the real function fp called with args (in parentheses). */
+#define NEXT(fp, name, args) (init(), REAL(fp, name), (fp) args)
 
 static int (*real_open)(const char *, int, ...);
 static int (*real_openat)(int, const char *, int, ...);
@@ -366,20 +373,25 @@ static int written_iov(const struct iovec *iov, int cnt, ssize_t w,
     return n;
 }
 
+/* Records a write that took w bytes of buf at off (none where w <= 0). */
+static void record_buf(int fd, off_t off, const void *buf, ssize_t w)
+{
+    struct iovec v;
+    if (w <= 0)
+        return;
+    v.iov_base = (void *)(size_t)buf;
+    v.iov_len = (size_t)w;
+    record_write(fd, off, &v, 1);
+}
+
 ssize_t write(int fd, const void *buf, size_t n)
 {
     off_t off;
     ssize_t w;
-    struct iovec v;
     init();
-    REAL(real_write, "write");
     off = fd_rel(fd) ? lseek(fd, 0, SEEK_CUR) : 0;
-    w = real_write(fd, buf, n);
-    if (w > 0) {
-        v.iov_base = (void *)(size_t)buf;
-        v.iov_len = (size_t)w;
-        record_write(fd, off, &v, 1);
-    }
+    w = NEXT(real_write, "write", (fd, buf, n));
+    record_buf(fd, off, buf, w);
     return w;
 }
 
@@ -399,16 +411,8 @@ ssize_t writev(int fd, const struct iovec *iov, int cnt)
 
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
-    ssize_t w;
-    struct iovec v;
-    init();
-    REAL(real_pwrite, "pwrite");
-    w = real_pwrite(fd, buf, n, off);
-    if (w > 0) {
-        v.iov_base = (void *)(size_t)buf;
-        v.iov_len = (size_t)w;
-        record_write(fd, off, &v, 1);
-    }
+    ssize_t w = NEXT(real_pwrite, "pwrite", (fd, buf, n, off));
+    record_buf(fd, off, buf, w);
     return w;
 }
 
@@ -416,16 +420,8 @@ ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
  * _FILE_OFFSET_BITS=64 calls it by this name). */
 ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
 {
-    ssize_t w;
-    struct iovec v;
-    init();
-    REAL(real_pwrite64, "pwrite64");
-    w = real_pwrite64(fd, buf, n, off);
-    if (w > 0) {
-        v.iov_base = (void *)(size_t)buf;
-        v.iov_len = (size_t)w;
-        record_write(fd, off, &v, 1);
-    }
+    ssize_t w = NEXT(real_pwrite64, "pwrite64", (fd, buf, n, off));
+    record_buf(fd, off, buf, w);
     return w;
 }
 
@@ -444,10 +440,7 @@ ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 int ftruncate(int fd, off_t len)
 {
     const char *r;
-    int rc;
-    init();
-    REAL(real_ftruncate, "ftruncate");
-    rc = real_ftruncate(fd, len);
+    int rc = NEXT(real_ftruncate, "ftruncate", (fd, len));
     if (rc == 0 && (r = fd_rel(fd)) != NULL) {
         struct line l;
         l.len = 0;
@@ -471,10 +464,7 @@ static void record_sync(int fd)
 
 int fsync(int fd)
 {
-    int rc;
-    init();
-    REAL(real_fsync, "fsync");
-    rc = real_fsync(fd);
+    int rc = NEXT(real_fsync, "fsync", (fd));
     if (rc == 0)
         record_sync(fd);
     return rc;
@@ -482,10 +472,7 @@ int fsync(int fd)
 
 int fdatasync(int fd)
 {
-    int rc;
-    init();
-    REAL(real_fdatasync, "fdatasync");
-    rc = real_fdatasync(fd);
+    int rc = NEXT(real_fdatasync, "fdatasync", (fd));
     if (rc == 0)
         record_sync(fd);
     return rc;
@@ -493,10 +480,7 @@ int fdatasync(int fd)
 
 int syncfs(int fd)
 {
-    int rc;
-    init();
-    REAL(real_syncfs, "syncfs");
-    rc = real_syncfs(fd);
+    int rc = NEXT(real_syncfs, "syncfs", (fd));
     if (rc == 0 && fd_rel(fd) != NULL)
         record1("Y", NULL, NULL);
     return rc;
@@ -506,10 +490,7 @@ int syncfs(int fd)
 
 int renameat(int fd1, const char *p1, int fd2, const char *p2)
 {
-    int rc;
-    init();
-    REAL(real_renameat, "renameat");
-    rc = real_renameat(fd1, p1, fd2, p2);
+    int rc = NEXT(real_renameat, "renameat", (fd1, p1, fd2, p2));
     if (rc == 0)
         record2("R", fd1, p1, fd2, p2);
     return rc;
@@ -532,10 +513,7 @@ int renameat2(int fd1, const char *p1, int fd2, const char *p2, unsigned fl)
 
 int rename(const char *p1, const char *p2)
 {
-    int rc;
-    init();
-    REAL(real_rename, "rename");
-    rc = real_rename(p1, p2);
+    int rc = NEXT(real_rename, "rename", (p1, p2));
     if (rc == 0)
         record2("R", AT_FDCWD, p1, AT_FDCWD, p2);
     return rc;
@@ -543,10 +521,7 @@ int rename(const char *p1, const char *p2)
 
 int linkat(int fd1, const char *p1, int fd2, const char *p2, int flags)
 {
-    int rc;
-    init();
-    REAL(real_linkat, "linkat");
-    rc = real_linkat(fd1, p1, fd2, p2, flags);
+    int rc = NEXT(real_linkat, "linkat", (fd1, p1, fd2, p2, flags));
     if (rc == 0)
         record2("L", fd1, p1, fd2, p2);
     return rc;
@@ -554,10 +529,7 @@ int linkat(int fd1, const char *p1, int fd2, const char *p2, int flags)
 
 int link(const char *p1, const char *p2)
 {
-    int rc;
-    init();
-    REAL(real_link, "link");
-    rc = real_link(p1, p2);
+    int rc = NEXT(real_link, "link", (p1, p2));
     if (rc == 0)
         record2("L", AT_FDCWD, p1, AT_FDCWD, p2);
     return rc;
@@ -565,10 +537,7 @@ int link(const char *p1, const char *p2)
 
 int unlinkat(int dirfd, const char *p, int flags)
 {
-    int rc;
-    init();
-    REAL(real_unlinkat, "unlinkat");
-    rc = real_unlinkat(dirfd, p, flags);
+    int rc = NEXT(real_unlinkat, "unlinkat", (dirfd, p, flags));
     if (rc == 0)
         record_at("U", dirfd, p);
     return rc;
@@ -576,10 +545,7 @@ int unlinkat(int dirfd, const char *p, int flags)
 
 int unlink(const char *p)
 {
-    int rc;
-    init();
-    REAL(real_unlink, "unlink");
-    rc = real_unlink(p);
+    int rc = NEXT(real_unlink, "unlink", (p));
     if (rc == 0)
         record_at("U", AT_FDCWD, p);
     return rc;
@@ -587,10 +553,7 @@ int unlink(const char *p)
 
 int mkdirat(int dirfd, const char *p, mode_t mode)
 {
-    int rc;
-    init();
-    REAL(real_mkdirat, "mkdirat");
-    rc = real_mkdirat(dirfd, p, mode);
+    int rc = NEXT(real_mkdirat, "mkdirat", (dirfd, p, mode));
     if (rc == 0)
         record_at("D", dirfd, p);
     return rc;
@@ -598,10 +561,7 @@ int mkdirat(int dirfd, const char *p, mode_t mode)
 
 int mkdir(const char *p, mode_t mode)
 {
-    int rc;
-    init();
-    REAL(real_mkdir, "mkdir");
-    rc = real_mkdir(p, mode);
+    int rc = NEXT(real_mkdir, "mkdir", (p, mode));
     if (rc == 0)
         record_at("D", AT_FDCWD, p);
     return rc;
