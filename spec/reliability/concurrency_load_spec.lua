@@ -63,8 +63,7 @@ describe("#slow writer and reader processes on the same keys", function()
     for i = 1, READERS do spawn("reader", i, "") end
 
     local t0 = now()
-    assert.is_true(H.run("( " .. table.concat(cmds, " ") .. " wait; touch " .. H.q(donefile) ..
-      " ) >/dev/null 2>&1 &"))
+    assert.is_true(H.start_all(cmds, donefile))
     -- run for SECONDS, stopping early when a process has already failed
     local early
     while now() - t0 < SECONDS and not early do
@@ -74,12 +73,7 @@ describe("#slow writer and reader processes on the same keys", function()
         if o and o:match("^fail") then early = p.role .. p.id .. ": " .. o end
       end
     end
-    H.write_file(stopfile, "stop\n")
-    local t1 = now()
-    while not H.exists(donefile) do
-      assert(now() - t1 < 120, "the workers did not stop")
-      H.sleep(0.05)
-    end
+    local t1 = H.stop_all(stopfile, donefile)
     local seconds = t1 - t0
 
     -- the workers' reports

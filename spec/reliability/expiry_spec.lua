@@ -50,8 +50,7 @@ local function run_workers(base, dir, nkeys, workers, seconds)
       " 2>>" .. H.q(base .. "/stderr") .. " &"
   end
   local t0 = now()
-  assert.is_true(H.run("( " .. table.concat(cmds, " ") .. " wait; touch " .. H.q(donefile) ..
-    " ) >/dev/null 2>&1 &"))
+  assert.is_true(H.start_all(cmds, donefile))
   local early
   while now() - t0 < seconds and not early do
     H.sleep(0.1)
@@ -63,12 +62,7 @@ local function run_workers(base, dir, nkeys, workers, seconds)
     end
     early = early or ended == #procs
   end
-  H.write_file(stopfile, "stop\n")
-  local t1 = now()
-  while not H.exists(donefile) do
-    assert(now() - t1 < 120, "the workers did not stop")
-    H.sleep(0.05)
-  end
+  H.stop_all(stopfile, donefile)
   for _, p in ipairs(procs) do p.line = H.read_file(p.out) or "(no report)\n" end
   return procs, now() - t0
 end

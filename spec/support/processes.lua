@@ -97,6 +97,26 @@ return function(H)
     return tonumber(H.sh("date +%s.%N")) or os.time()
   end
 
+  -- Start the shell commands cmds (each ending in "&") at once in the
+  -- background; donefile is created once all of them have ended. Returns
+  -- true when the shell started.
+  function H.start_all(cmds, donefile)
+    return H.run("( " .. concat(cmds, " ") .. " wait; touch " .. H.q(donefile) ..
+      " ) >/dev/null 2>&1 &")
+  end
+
+  -- Create stopfile, then wait for the donefile of H.start_all (raises
+  -- after 120 s). Returns the time (H.now) the stop was asked at.
+  function H.stop_all(stopfile, donefile)
+    H.write_file(stopfile, "stop\n")
+    local t1 = H.now()
+    while not H.exists(donefile) do
+      assert(H.now() - t1 < 120, "the workers did not stop")
+      H.sleep(0.05)
+    end
+    return t1
+  end
+
   -- All the values of a call, and their number as n.
   function H.pack(...)
     return { n = select("#", ...), ... }
