@@ -60,7 +60,7 @@ static int is_plain_key(const unsigned char *k, size_t n)
     return 1;
 }
 
-/* SPEC.md rule 3's exceptions: con, prn, aux, nul, com1-com9, lpt1-lpt9
+/* docs/format.md (Keys and file names)'s exceptions: con, prn, aux, nul, com1-com9, lpt1-lpt9
  * alone or followed by '.' and anything. */
 static int is_device_start(const unsigned char *k, size_t n)
 {

@@ -375,7 +375,7 @@ describe("hand-built invalid value files", function()
   end)
 end)
 
--- SPEC.md "Value files": a 0x00 file is read only by a handle opened with
+-- docs/format.md "Value files": a 0x00 file is read only by a handle opened with
 -- legacy = true, and a file made only of zero bytes (what a crash can leave
 -- behind on XFS or ext4) is "CORRUPT" with it or without it.
 describe("a file made only of zero bytes", function()
@@ -424,7 +424,7 @@ describe("a file made only of zero bytes", function()
   end))
 end)
 
--- SPEC.md "Value files": whatever a file claims, reading it allocates no
+-- docs/format.md "Value files": whatever a file claims, reading it allocates no
 -- more than its bytes can decode to. Each file here claims far more: the
 -- read is "CORRUPT", in a process whose peak resident set stays within a
 -- few times the file's size (and, outside sanitizer runs, whose address

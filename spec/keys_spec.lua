@@ -83,7 +83,7 @@ describe("key file names", function()
   end)
 
   describe("that some OS refuses or changes", function()
-    -- SPEC.md "Keys and file names" 3: Windows' device names, alone or
+    -- docs/format.md "Keys and file names": Windows' device names, alone or
     -- with any extension, and keys ending in '.', get escaped names.
     local reserved = {}
     for _, d in ipairs({ "con", "prn", "aux", "nul" }) do reserved[#reserved + 1] = d end

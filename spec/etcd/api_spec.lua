@@ -1,4 +1,4 @@
--- spec/etcd/api_spec.lua -- the Lua API of SPEC.md on an etcd cluster
+-- spec/etcd/api_spec.lua -- the Lua API (docs/lua.md) on an etcd cluster
 -- ("Stores on etcd"): the same methods and results as a directory, the
 -- bytes etcd holds, prefixes, pages and transactions, the cluster's limits,
 -- corrupt values, codecs. A real 3-member cluster runs for this file.

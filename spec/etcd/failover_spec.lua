@@ -1,5 +1,5 @@
 -- spec/etcd/failover_spec.lua -- an etcd store while members die, stop and
--- come back (SPEC.md "Stores on etcd": failures, timeouts, failover).
+-- come back (docs/etcd.md: failures, timeouts, failover).
 --
 -- The bounds on how long a failing call takes are behavioural (a call
 -- with timeout 1 s must not wait for minutes; a refused connection must
@@ -108,7 +108,7 @@ describe("okofdb on etcd: failures #etcd", function()
       assert.is_true(secs < 6, string.format("put took %.1f s with timeout 2", secs))
       if r[1] ~= true then
         -- the member that was asked first may have been given it all: not
-        -- what SPEC.md says, but tell which
+        -- what docs/etcd.md says, but tell which
         error("put failed over no member: " .. tostring(r[2]) .. " " .. tostring(r[3]))
       end
       r, secs = timed(db.get, db, "k")

@@ -1,6 +1,6 @@
 -- spec/etcd/race_spec.lua -- processes racing on one etcd store: of any
--- number of processes adding one key, exactly one wins (SPEC.md "Stores on
--- etcd": add is one transaction on the key's create revision).
+-- number of processes adding one key, exactly one wins (docs/etcd.md:
+-- add is one transaction on the key's create revision).
 local H = require("helpers")
 local EC = require("support.etcd_cluster")
 local RL = require("reliability.rlog")

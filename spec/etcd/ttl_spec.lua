@@ -1,5 +1,5 @@
--- spec/etcd/ttl_spec.lua -- values that expire on an etcd store (SPEC.md
--- "Expiry (TTL)", "Stores on etcd"): the same API as a directory's; the
+-- spec/etcd/ttl_spec.lua -- values that expire on an etcd store (docs/ttl.md,
+-- docs/etcd.md): the same API as a directory's; the
 -- value in etcd holds its expiry in the value header, and the key is
 -- attached to an etcd lease so that the cluster removes it. Leases are
 -- shared by values of the same expiry bucket. An expired value is no value

@@ -10,7 +10,7 @@ local K = {}
 
 -- A raw 0x00 file (as a power cut leaves a file whose size persisted
 -- before its data: all zeros, class "zeros", or a first block of zeros,
--- class "raw00") is read as a value. SPEC.md: such a file is
+-- class "raw00") is read as a value. docs/format.md: such a file is
 -- "CORRUPT" unless the handle was opened with legacy = true, and an
 -- all-zero file is "CORRUPT" always. Fixed when open knows `legacy`.
 K.raw00 = {

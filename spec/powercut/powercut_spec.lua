@@ -166,7 +166,7 @@ local function expiry_blind_reader()
   end)
 end
 
--- A reader as SPEC.md wants it (a file starting with 0x00 is CORRUPT
+-- A reader as docs/format.md says (a file starting with 0x00 is CORRUPT
 -- without legacy), made of today's: the checker must find nothing wrong
 -- with it, so that nothing stays tolerated once the reader is fixed.
 local function spec_reader()
@@ -358,7 +358,7 @@ int main(int argc, char **argv)
     end
   end)
 
-  -- The known violations are all there is: the code as SPEC.md wants it
+  -- The known violations are all there is: the code as docs/format.md says
   -- passes with nothing tolerated.
   describe("finds nothing wrong once the known faults are fixed", function()
     it("a reader that refuses 0x00 files, sync = \"none\"", RL.counted("powercut", function()

@@ -1,4 +1,4 @@
--- spec/reliability/expiry_spec.lua -- SPEC.md "Expiry (TTL)" under load:
+-- spec/reliability/expiry_spec.lua -- docs/ttl.md under load:
 -- "Of processes adding one absent or expired key, exactly one succeeds; no
 -- put that returned is lost to a sweep or an add; a sweep never removes a
 -- live value", and a reader never reads an expired value.

@@ -209,7 +209,7 @@ local function parent_of(p)
 end
 
 -- The directories the open window made (mkdir that returned 0), in order,
--- and the checks of SPEC.md "Options of open" (create): with sync = "full"
+-- and the checks of the README (the create option): with sync = "full"
 -- each mkdir is followed, before the next one, by an fsync of its parent,
 -- and the last new directory is fsynced itself; with "none", no fsync.
 local function check_open_dirs(w, full)
@@ -277,7 +277,7 @@ local function check_put(events, D, keyname, filesize, full)
   assert(flags:find("O_CREAT", 1, true) and flags:find("O_EXCL", 1, true), "created without O_CREAT|O_EXCL: " .. create.line)
   assert(create.ret >= 0, create.line)
   local T, tmpname = create.ret, create.args[2].str
-  -- SPEC.md: .okof-tmp- and at least 64 random bits (hex)
+  -- docs/format.md: .okof-tmp- and at least 64 random bits (hex)
   local hex = tmpname:match("^%.okof%-tmp%-(%x+)$")
   assert(hex and #hex >= 16, "temporary name without 64 bits of hex: " .. create.line)
   -- nothing else is opened for writing or created

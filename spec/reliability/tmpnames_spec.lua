@@ -1,4 +1,4 @@
--- spec/reliability/tmpnames_spec.lua -- SPEC.md "Keys and file names":
+-- spec/reliability/tmpnames_spec.lua -- docs/format.md "Temporary files":
 -- temporary names are `.okof-tmp-` and at least 64 random bits, so that
 -- no number of files already in the directory -- leftovers of a crashed
 -- writer that had the same process id (PID 1 in a restarted container),
